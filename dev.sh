@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The two commands of the README:
+#   ./dev.sh up     set up (virtual environment, migrations, demo data) and serve on :8000
+#   ./dev.sh test   run the whole test suite (extra arguments go to pytest)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+  fi
+  # Reinstall only when the requirements changed since the last install.
+  local stamp="$VENV/.requirements.sha256"
+  local want
+  want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -r requirements-dev.txt
+    echo "$want" > "$stamp"
+  fi
+}
+
+case "${1:-}" in
+  up)
+    ensure_venv
+    mkdir -p var
+    "$VENV/bin/python" manage.py migrate --no-input
+    "$VENV/bin/python" manage.py seed_demo
+    exec "$VENV/bin/python" manage.py runserver 127.0.0.1:8000
+    ;;
+  test)
+    shift
+    ensure_venv
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  *)
+    echo "usage: ./dev.sh up | ./dev.sh test [pytest arguments]" >&2
+    exit 2
+    ;;
+esac

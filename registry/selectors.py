@@ -1,0 +1,78 @@
+"""Reads that load registry data and hand it to the pure origin engine."""
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from registry import origin
+from registry.models import Criterion, Material, Product, RuleSet
+
+
+def rule_set_spec(rule_set):
+    rules = rule_set.rules.prefetch_related(
+        Prefetch("criteria", queryset=Criterion.objects.order_by("alternative", "position", "id"))
+    )
+    return origin.RuleSetSpec(
+        id=rule_set.pk,
+        code=rule_set.code,
+        version=rule_set.version,
+        valid_from=rule_set.valid_from,
+        valid_until=rule_set.valid_until,
+        tolerance_pct=rule_set.tolerance_pct,
+        legal_reference=rule_set.legal_reference,
+        insufficient_operations=frozenset(rule_set.insufficient_operations),
+        rules=tuple(rule.as_spec(rule.criteria.all()) for rule in rules),
+    )
+
+
+def rule_set_in_force(on=None):
+    """The rule set in force on a date (today by default): the highest version whose
+    validity covers it. Raises LookupError when none does."""
+    on = on or timezone.localdate()
+    candidates = RuleSet.objects.filter(valid_from__lte=on).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=on)
+    )
+    headers = [
+        origin.RuleSetSpec(
+            id=rs.pk,
+            code=rs.code,
+            version=rs.version,
+            valid_from=rs.valid_from,
+            valid_until=rs.valid_until,
+            tolerance_pct=rs.tolerance_pct,
+            legal_reference=rs.legal_reference,
+            rules=(),
+        )
+        for rs in candidates
+    ]
+    chosen = origin.select_rule_set(headers, on)
+    if chosen is None:
+        raise LookupError(f"No origin rule set is in force on {on.isoformat()}.")
+    return rule_set_spec(RuleSet.objects.get(pk=chosen.id))
+
+
+def product_input(product, materials=None):
+    """The engine's view of a product and its current bill of materials."""
+    if materials is None:
+        materials = Material.objects.filter(product=product).order_by("position", "id")
+    return origin.ProductInput(
+        hs_code=product.hs_code,
+        ex_works_price=product.ex_works_price,
+        process_steps=tuple(product.process_steps or ()),
+        materials=tuple(
+            origin.MaterialInput(
+                description=m.description,
+                hs_code=m.hs_code,
+                origin_country=m.origin_country,
+                value=m.value,
+            )
+            for m in materials
+        ),
+    )
+
+
+def product_assessment(product, on=None):
+    """The origin assessment of a product, as a JSON-serialisable dict, from its current
+    bill of materials and the rule set in force."""
+    if not isinstance(product, Product):
+        product = Product.objects.get(pk=product)
+    return origin.assess(product_input(product), rule_set_in_force(on)).as_dict()

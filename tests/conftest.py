@@ -1,0 +1,43 @@
+import pytest
+
+from tests.factories import (
+    CustomsFactory,
+    MembershipFactory,
+    ProducerFactory,
+    ReviewerFactory,
+    SecretariatFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def manufacturer(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def producer(manufacturer):
+    producer = ProducerFactory()
+    MembershipFactory(user=manufacturer, producer=producer)
+    return producer
+
+
+@pytest.fixture
+def reviewer(db):
+    return ReviewerFactory()
+
+
+@pytest.fixture
+def customs(db):
+    return CustomsFactory()
+
+
+@pytest.fixture
+def secretariat(db):
+    return SecretariatFactory()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 at production strength costs ~0.3 s per password; tests check behaviour only.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
