@@ -34,6 +34,10 @@ case "${1:-}" in
   test)
     shift
     ensure_venv
+    # With DATABASE_URL set the settings are production-like; the tests need a key and
+    # plain http from the test client.
+    export SECRET_KEY=${SECRET_KEY:-tests-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz}
+    export SECURE_SSL_REDIRECT=${SECURE_SSL_REDIRECT:-false}
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)

@@ -1,2 +1,238 @@
+"""The decision and its proof: applications, certificates and their numbering, the audit
+chain and the outbox (design.md sections 4 and 5). State changes happen only in
+certification/services.py; nothing here carries business rules."""
 
-# Create your models here.
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from registry.models import MemberState, Producer, Product
+
+
+class Application(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        UNDER_REVIEW = "under_review", _("Under review")
+        CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="applications")
+    # Denormalised from the product so that visibility filters need no join through it.
+    producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="applications")
+    member_state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="+")
+    renews = models.ForeignKey(
+        "Certificate", on_delete=models.PROTECT, null=True, blank=True, related_name="renewals"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Snapshots taken on submit: what the reviewer decides on, immune to later edits.
+    assessment = models.JSONField(null=True, blank=True)
+    assessment_verdict = models.CharField(max_length=4, blank=True)
+    product_snapshot = models.JSONField(null=True, blank=True)
+    last_comment = models.TextField(blank=True)
+    override_reason = models.TextField(
+        blank=True, help_text=_("Why the decision goes against the engine's verdict.")
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["member_state", "status", "submitted_at"])]
+
+    def __str__(self):
+        return f"Application {self.pk} ({self.get_status_display()})"
+
+    @property
+    def flagged(self):
+        """An application whose snapshotted assessment fails may be submitted, but is
+        flagged for the reviewer."""
+        return self.assessment_verdict == "FAIL"
+
+
+DOCUMENT_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+
+
+def document_path(instance, filename):
+    # Named by content hash: the uploader's file name never reaches the file system.
+    extension = DOCUMENT_TYPES.get(instance.content_type, "")
+    return f"applications/{instance.application_id}/{instance.sha256}{extension}"
+
+
+class ApplicationDocument(models.Model):
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
+    file = models.FileField(upload_to=document_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class Certificate(models.Model):
+    """Stored status is what an authority decided; whether it is in force (valid,
+    not_yet_valid, expired) is derived when read from the dates (certification/lifecycle)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+        REVOKED = "revoked", _("Revoked")
+
+    number = models.CharField(max_length=24, unique=True)
+    member_state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    application = models.OneToOneField(
+        Application, on_delete=models.PROTECT, related_name="certificate"
+    )
+    producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="certificates")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="certificates")
+    renews = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="renewed_by"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True)
+    issued_at = models.DateTimeField()
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    valid_from = models.DateField()
+    valid_until = models.DateField()
+    # What the certificate certifies, frozen at issue (design.md section 4).
+    product_snapshot = models.JSONField()
+    producer_snapshot = models.JSONField()
+    assessment = models.JSONField()
+    origin_criterion = models.CharField(max_length=255)
+    # Proof, added after the number is allocated: the signed token and the rendered PDF.
+    token = models.TextField(blank=True)
+    key_id = models.CharField(max_length=64, blank=True)
+    pdf = models.FileField(upload_to="certificates/", blank=True, max_length=255)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    pdf_rendered_version = models.PositiveIntegerField(null=True, blank=True)
+    version = models.PositiveIntegerField(
+        default=1, help_text=_("Raised whenever what the PDF shows changes.")
+    )
+    expiry_recorded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member_state", "year", "sequence"], name="certificate_unique_sequence"
+            )
+        ]
+
+    def __str__(self):
+        return self.number
+
+
+class CertificateCounter(models.Model):
+    """The last number issued per (state, year). Locked inside the approval transaction,
+    so numbers are gap-free: a rolled-back approval rolls its number back too, which a
+    database sequence would not."""
+
+    member_state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last_sequence = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["member_state", "year"], name="counter_unique_year")
+        ]
+
+    def __str__(self):
+        return f"{self.member_state_id} {self.year}: {self.last_sequence}"
+
+
+class AuditEvent(models.Model):
+    """Append-only; every event's hash covers its content and the previous event's hash."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=32)
+    target_id = models.CharField(max_length=32)
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20, blank=True)
+    comment = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["target_type", "target_id"])]
+
+    def __str__(self):
+        return f"{self.action} {self.target_type}:{self.target_id}"
+
+
+class AuditChainHead(models.Model):
+    """A single row locked by every append, so concurrent transitions never fork the chain."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_hash = models.CharField(max_length=64)
+    last_event = models.ForeignKey(
+        AuditEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self):
+        return self.last_hash
+
+
+class OutboxEvent(models.Model):
+    """A domain event written in the same transaction as the change it announces.
+    Dispatch (mail, webhooks) claims it with a lease and marks it sent only after the
+    receivers accepted it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.CharField(max_length=64)
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    certificate = models.ForeignKey(
+        Certificate, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    payload = models.JSONField(default=dict)
+    occurred_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["occurred_at"]
+        indexes = [models.Index(fields=["sent_at", "failed_at", "next_attempt_at"])]
+
+    def __str__(self):
+        return f"{self.event} {self.id}"

@@ -41,3 +41,11 @@ def secretariat(db):
 def _fast_password_hashing(settings):
     # PBKDF2 at production strength costs ~0.3 s per password; tests check behaviour only.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _signing_keys_in_a_temporary_folder(settings, tmp_path_factory):
+    # One folder for the session: keys are created on first use (embedded default) and
+    # never land in the working tree's var/.
+    settings.SIGNING_KEYS_DIR = tmp_path_factory.getbasetemp() / "signing-keys"
+    settings.SIGNING_KEYS_AUTOCREATE = True

@@ -1,0 +1,112 @@
+"""The audit trail: append-only events in one SHA-256 hash chain.
+
+Each event's hash covers its own content and the previous event's hash, so editing or
+deleting any row breaks the chain from there on. Appends lock the single chain-head row,
+so two concurrent transitions cannot both link to the same predecessor (a fork).
+Appends must run inside the transaction of the change they record."""
+
+import hashlib
+import json
+import re
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from certification.models import AuditChainHead, AuditEvent
+
+GENESIS = "0" * 64
+_SECRET_KEY = re.compile(r"pass(word)?|secret|token|key|authorization|signature", re.I)
+MASK = "***"
+
+
+def mask_secrets(value):
+    """A copy of value with the values of secret-looking keys replaced, at any depth."""
+    if isinstance(value, dict):
+        return {
+            k: (MASK if _SECRET_KEY.search(str(k)) else mask_secrets(v)) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
+def _canonical(event, prev_hash):
+    body = {
+        "prev_hash": prev_hash,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "from_state": event.from_state,
+        "to_state": event.to_state,
+        "comment": event.comment,
+        "data": event.data,
+        "created_at": event.created_at.isoformat(timespec="microseconds"),
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compute_hash(event, prev_hash):
+    return hashlib.sha256(_canonical(event, prev_hash).encode()).hexdigest()
+
+
+def _locked_head():
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        # First append ever: create the head; a concurrent first append loses the insert
+        # race and retries the locked read.
+        try:
+            with transaction.atomic():
+                AuditChainHead.objects.create(pk=1, last_hash=GENESIS)
+        except IntegrityError:
+            pass  # a concurrent first append created it; lock it below
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def record(actor, action, target, *, from_state="", to_state="", comment="", data=None):
+    """Append one event about `target` (a model instance). Returns the event."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit.record must run inside the transaction of the change")
+    head = _locked_head()
+    event = AuditEvent(
+        actor=actor if actor is not None and actor.pk else None,
+        actor_label=getattr(actor, "email", "") or "system",
+        action=action,
+        target_type=target._meta.model_name,
+        target_id=str(target.pk),
+        from_state=from_state or "",
+        to_state=to_state or "",
+        comment=comment or "",
+        data=mask_secrets(data or {}),
+        created_at=timezone.now(),
+        prev_hash=head.last_hash,
+    )
+    # Round-trip the data through JSON so the hash is computed over what is stored.
+    event.data = json.loads(json.dumps(event.data, default=str))
+    event.hash = compute_hash(event, head.last_hash)
+    event.save()
+    head.last_hash = event.hash
+    head.last_event = event
+    head.save(update_fields=["last_hash", "last_event"])
+    return event
+
+
+def verify_chain():
+    """Walk the chain. Returns None when intact, else (event id or None, reason) for the
+    first broken link."""
+    prev_hash = GENESIS
+    last = None
+    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+        if event.prev_hash != prev_hash:
+            return event.id, "links to a different predecessor: an earlier event was deleted"
+        if compute_hash(event, prev_hash) != event.hash:
+            return event.id, "its content does not match its hash: the event was altered"
+        prev_hash = event.hash
+        last = event
+    head = AuditChainHead.objects.filter(pk=1).first()
+    if head is not None and head.last_hash != prev_hash:
+        after = last.id if last else None
+        return after, "the chain ends early: the latest events were deleted"
+    return None

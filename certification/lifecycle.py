@@ -1,0 +1,61 @@
+"""Dates of certificates in the issuing state's time zone, and the status derived from the
+stored status and those dates when read (design.md section 4): no scheduler is needed for
+a certificate to read `expired` the day after its last valid day."""
+
+import calendar
+import datetime
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from certification.models import Certificate
+
+VALID = "valid"
+NOT_YET_VALID = "not_yet_valid"
+EXPIRED = "expired"
+SUSPENDED = "suspended"
+REVOKED = "revoked"
+RENEWAL_WINDOW_DAYS = 90
+
+
+def zone_of(member_state):
+    return ZoneInfo(member_state.time_zone)
+
+
+def today_in(member_state, now=None):
+    """The calendar date in the member state's time zone."""
+    return (now or timezone.now()).astimezone(zone_of(member_state)).date()
+
+
+def add_months(day, months):
+    """Calendar month arithmetic, clamping to the month's last day (Jan 31 + 1 = Feb 28)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def validity_period(*, member_state, months, today, renews=None):
+    """(valid_from, valid_until) for a certificate approved on `today` (the state's date).
+    A renewal starts the day after the renewed certificate ends, or today if that is later:
+    never backdated. The period is `months` calendar months, ending the day before."""
+    valid_from = today
+    if renews is not None:
+        valid_from = max(renews.valid_until + datetime.timedelta(days=1), today)
+    return valid_from, add_months(valid_from, months) - datetime.timedelta(days=1)
+
+
+def derived_status(certificate, today=None):
+    if certificate.status == Certificate.Status.REVOKED:
+        return REVOKED
+    if certificate.status == Certificate.Status.SUSPENDED:
+        return SUSPENDED
+    today = today or today_in(certificate.member_state)
+    if today < certificate.valid_from:
+        return NOT_YET_VALID
+    if today > certificate.valid_until:
+        return EXPIRED
+    return VALID
+
+
+def renewal_opens_on(certificate):
+    return certificate.valid_until - datetime.timedelta(days=RENEWAL_WINDOW_DAYS)
