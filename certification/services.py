@@ -12,6 +12,7 @@ import hashlib
 from decimal import Decimal
 
 import jwt
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -65,6 +66,28 @@ def _lock(model, pk):
         return model.objects.select_for_update().filter(pk=int(pk)).first()
     except (TypeError, ValueError):
         return None
+
+
+# --- Accounts ----------------------------------------------------------------------------
+
+
+def account_register(*, email, password, full_name):
+    """Open a manufacturer account (reviewer, customs and secretariat accounts are made by
+    the secretariat: `manage.py create_account`)."""
+    email = email.strip().lower()
+    try:
+        validate_password(password, User(email=email, full_name=full_name))
+    except ValidationError as error:
+        raise ValidationFailed(fields={"password": list(error.messages)}) from None
+    with transaction.atomic():
+        if User.objects.filter(email=email).exists():
+            message = _("An account with this email already exists.")
+            raise Conflict(message, fields={"email": [message]}, code="duplicate_email")
+        user = User.objects.create_user(
+            email=email, password=password, full_name=full_name, role=User.Role.MANUFACTURER
+        )
+        audit.record(user, "account.registered", user, data={"role": user.role})
+    return user
 
 
 # --- Producers ---------------------------------------------------------------------------

@@ -202,3 +202,59 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Cache: per process on the embedded default; Redis in production so that throttling
+# counts across gunicorn workers.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# The REST API (design.md section 6).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "certification.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "certification.api.throttling.AddressThrottle",
+        "certification.api.throttling.TokenThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        # Customs verify in bulk as a matter of course: generous per token and address.
+        "address": env_str("THROTTLE_ADDRESS", "3000/min"),
+        "token": env_str("THROTTLE_TOKEN", "1200/min"),
+        "customs": env_str("THROTTLE_CUSTOMS", "6000/min"),
+        # Stricter on auth/, never below 30 a minute per address (design.md section 6).
+        "auth": env_str("THROTTLE_AUTH", "60/min"),
+    },
+    "EXCEPTION_HANDLER": "certification.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Made in Central Asia registry API",
+    "DESCRIPTION": (
+        "Manufacturers apply for the label, national reviewers decide, customs verify "
+        "certificates. Every error answers `{\"error\": {\"code\", \"message\", \"fields\"}}`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStatusEnum": "certification.models.Application.Status",
+    },
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

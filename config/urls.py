@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import TemplateView
+
+from certification.api.errors import json_error
 
 admin.site.site_header = "Made in Central Asia — registry administration"
 admin.site.site_title = "MCA registry"
@@ -8,4 +10,25 @@ admin.site.site_title = "MCA registry"
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("certification.api.urls")),
 ]
+
+
+def _is_api(request):
+    return request.path.startswith("/api/")
+
+
+def handler404(request, exception=None):
+    if _is_api(request):
+        return json_error(404, "not_found", "Not found.")
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if _is_api(request):
+        return json_error(500, "server_error", "Something went wrong on our side; it was logged.")
+    from django.views.defaults import server_error
+
+    return server_error(request)

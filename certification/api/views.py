@@ -1,0 +1,490 @@
+"""The REST API (design.md section 6). Views stay thin: they check the request's shape,
+call one service or selector, and render the fresh object."""
+
+from django.contrib.auth import authenticate
+from django.db.models import Prefetch
+from django.utils.translation import gettext as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from certification import policy, services
+from certification.api import serializers as s
+from certification.api.throttling import AddressThrottle, AuthThrottle
+from certification.exceptions import NotFound, ValidationFailed
+from certification.models import Application
+from registry.models import Material, MemberState
+from registry.selectors import product_assessment
+
+
+def errors(*codes, extra=None):
+    """OpenAPI responses for the error codes an operation may answer."""
+    described = {
+        400: "Invalid input (`validation_error`, with `fields`).",
+        401: "No or invalid credentials.",
+        403: "Authenticated, but not allowed to do this.",
+        404: "Not found, or not visible to the caller.",
+        409: "Not allowed from the current state, or a duplicate.",
+        413: "The upload is larger than allowed.",
+        429: "Too many requests; see `Retry-After`.",
+    }
+    responses = {
+        code: OpenApiResponse(s.ErrorSerializer, description=described[code]) for code in codes
+    }
+    responses.update(extra or {})
+    return responses
+
+
+COMMON = (401, 404, 429)
+
+
+# --- Auth ----------------------------------------------------------------------------------
+
+
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(
+        request=s.TokenRequestSerializer,
+        responses={200: s.TokenResponseSerializer, **errors(400, 429)},
+        examples=[
+            OpenApiExample(
+                "Log in",
+                value={"email": "reviewer-uz@demo.mca.example", "password": "demo-Registry-2026"},
+                request_only=True,
+            )
+        ],
+        summary="Exchange email and password for an API token",
+    )
+    def post(self, request):
+        data = s.TokenRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(
+            request,
+            email=data.validated_data["email"].lower(),
+            password=data.validated_data["password"],
+        )
+        if user is None:
+            message = _("Email or password is wrong.")
+            raise ValidationFailed(
+                message, code="invalid_credentials", fields={"non_field_errors": [message]}
+            )
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(
+        request=s.RegisterSerializer,
+        responses={201: s.AccountSerializer, **errors(400, 409, 429)},
+        summary="Register a manufacturer account",
+    )
+    def post(self, request):
+        data = s.RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.account_register(**data.validated_data)
+        return Response(s.AccountSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+# --- Producers -----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Producers the caller may see",
+        responses={200: s.ProducerSerializer(many=True), **errors(*COMMON)},
+    ),
+    retrieve=extend_schema(
+        summary="One producer", responses={200: s.ProducerSerializer, **errors(*COMMON)}
+    ),
+)
+class ProducerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.ProducerSerializer
+
+    def get_queryset(self):
+        return policy.producers_visible_to(self.request.user).order_by("legal_name", "id")
+
+    @extend_schema(
+        summary="Register a producer (the caller becomes its first member)",
+        request=s.ProducerInputSerializer,
+        responses={201: s.ProducerSerializer, **errors(400, 401, 403, 409, 429)},
+        examples=[
+            OpenApiExample(
+                "Company in Uzbekistan",
+                request_only=True,
+                value={
+                    "legal_name": "Samarkand Silk LLC",
+                    "member_state": "UZ",
+                    "tax_id": "301234567",
+                    "address": "Samarkand, Registan st. 1",
+                    "contact_email": "office@silk.example",
+                },
+            )
+        ],
+    )
+    def create(self, request):
+        data = s.ProducerInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        producer = services.producer_register(actor=request.user, data=data.validated_data)
+        return Response(s.ProducerSerializer(producer).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Invite a registered manufacturer account to the producer",
+        request=s.InviteSerializer,
+        responses={201: s.MembershipSerializer, **errors(400, 401, 403, 404, 409, 429)},
+    )
+    @action(detail=True, methods=["post"])
+    def members(self, request, pk=None):
+        data = s.InviteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.producer_invite_member(
+            actor=request.user, producer_id=pk, email=data.validated_data["email"]
+        )
+        return Response(s.MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+# --- Products ------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Products the caller may see",
+        responses={200: s.ProductSerializer(many=True), **errors(*COMMON)},
+    ),
+    retrieve=extend_schema(
+        summary="One product with its bill of materials",
+        responses={200: s.ProductSerializer, **errors(*COMMON)},
+    ),
+)
+class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.ProductSerializer
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return (
+            policy.products_visible_to(self.request.user)
+            .prefetch_related(Prefetch("materials", Material.objects.order_by("position", "id")))
+            .order_by("id")
+        )
+
+    def _fresh(self, product):
+        return s.ProductSerializer(self.get_queryset().get(pk=product.pk)).data
+
+    @extend_schema(
+        summary="Create a product with its bill of materials",
+        request=s.ProductInputSerializer,
+        responses={201: s.ProductSerializer, **errors(400, 401, 429)},
+        examples=[
+            OpenApiExample(
+                "Knitted T-shirt",
+                request_only=True,
+                value={
+                    "producer": 1,
+                    "name": "Cotton T-shirt",
+                    "hs_code": "610910",
+                    "ex_works_price": "8.00",
+                    "currency": "USD",
+                    "process_steps": ["knitting", "cutting", "sewing"],
+                    "materials": [
+                        {
+                            "description": "Combed cotton yarn",
+                            "hs_code": "520522",
+                            "origin_country": "UZ",
+                            "value": "3.10",
+                        },
+                        {
+                            "description": "Reactive dye",
+                            "hs_code": "320416",
+                            "origin_country": "DE",
+                            "value": "0.40",
+                        },
+                    ],
+                },
+            )
+        ],
+    )
+    def create(self, request):
+        data = s.ProductInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        producer_id = fields.pop("producer")
+        materials = fields.pop("materials", [])
+        product = services.product_create(
+            actor=request.user, producer_id=producer_id, data=fields, materials=materials
+        )
+        return Response(self._fresh(product), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a product; `materials`, when given, replaces the bill of materials",
+        request=s.ProductPatchSerializer,
+        responses={200: s.ProductSerializer, **errors(400, 401, 403, 404, 429)},
+    )
+    def partial_update(self, request, pk=None):
+        data = s.ProductPatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        materials = fields.pop("materials", None)
+        product = services.product_update(
+            actor=request.user, product_id=pk, data=fields, materials=materials
+        )
+        return Response(self._fresh(product))
+
+    @extend_schema(
+        summary="Origin assessment from the current bill of materials",
+        responses={200: s.AssessmentSerializer, **errors(*COMMON)},
+    )
+    @action(detail=True, methods=["get"])
+    def origin(self, request, pk=None):
+        product = self.get_object()
+        try:
+            return Response(product_assessment(product))
+        except LookupError as error:
+            raise ValidationFailed(str(error), code="no_rule_set") from None
+
+
+# --- Applications --------------------------------------------------------------------------
+
+
+class ApplicationFilter(filters.FilterSet):
+    status = filters.MultipleChoiceFilter(choices=Application.Status.choices)
+    submitted_before = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
+    submitted_after = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
+    flagged = filters.BooleanFilter(method="filter_flagged")
+    product = filters.NumberFilter(field_name="product_id")
+
+    class Meta:
+        model = Application
+        fields = ["status", "product"]
+
+    def filter_flagged(self, queryset, name, value):
+        return (
+            queryset.filter(assessment_verdict="FAIL")
+            if value
+            else queryset.exclude(assessment_verdict="FAIL")
+        )
+
+
+def _transition(service, input_serializer=None, argument=None, summary=""):
+    """One POST action per transition: validate the body, call the service, answer with
+    the fresh application."""
+
+    @extend_schema(
+        summary=summary,
+        request=input_serializer,
+        responses={200: s.ApplicationSerializer, **errors(400, 401, 403, 404, 409, 429)},
+    )
+    def view(self, request, pk=None):
+        kwargs = {}
+        if input_serializer is not None:
+            data = input_serializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            kwargs[argument] = data.validated_data.get(argument, "")
+        service(actor=request.user, application_id=pk, **kwargs)
+        return Response(self._fresh(pk))
+
+    view.__name__ = service.__name__.removeprefix("application_")
+    return view
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Applications the caller may see (reviewers: their state's queue)",
+        parameters=[
+            OpenApiParameter(
+                "status", str, many=True, enum=[c for c, _label in Application.Status.choices]
+            )
+        ],
+        responses={200: s.ApplicationSerializer(many=True), **errors(400, 401, 429)},
+    ),
+    retrieve=extend_schema(
+        summary="One application", responses={200: s.ApplicationSerializer, **errors(*COMMON)}
+    ),
+)
+class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.ApplicationSerializer
+    filterset_class = ApplicationFilter
+
+    def get_queryset(self):
+        return (
+            policy.applications_visible_to(self.request.user)
+            .select_related("renews", "certificate__member_state__authority", "certificate__renews")
+            .prefetch_related("documents")
+            .order_by("submitted_at", "id")
+        )
+
+    def _fresh(self, pk):
+        try:
+            return s.ApplicationSerializer(self.get_queryset().get(pk=pk)).data
+        except Application.DoesNotExist:  # e.g. a manufacturer's own withdrawn draft
+            raise NotFound() from None
+
+    @extend_schema(
+        summary="Start an application (a draft) for a product, optionally renewing a certificate",
+        request=s.ApplicationInputSerializer,
+        responses={201: s.ApplicationSerializer, **errors(400, 401, 429)},
+    )
+    def create(self, request):
+        data = s.ApplicationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = services.application_create(
+            actor=request.user,
+            product_id=data.validated_data["product"],
+            renews_number=data.validated_data.get("renews") or None,
+        )
+        return Response(self._fresh(application.pk), status=status.HTTP_201_CREATED)
+
+    submit = action(detail=True, methods=["post"])(
+        _transition(
+            services.application_submit, summary="Submit: the origin assessment is snapshotted"
+        )
+    )
+    withdraw = action(detail=True, methods=["post"])(
+        _transition(services.application_withdraw, summary="Withdraw")
+    )
+    start_review = action(detail=True, methods=["post"], url_path="start-review")(
+        _transition(services.application_start_review, summary="Start the review (reviewer)")
+    )
+    request_changes = action(detail=True, methods=["post"], url_path="request-changes")(
+        _transition(
+            services.application_request_changes,
+            s.CommentSerializer,
+            "comment",
+            summary="Ask the manufacturer for changes (reviewer; comment needed)",
+        )
+    )
+    approve = action(detail=True, methods=["post"])(
+        _transition(
+            services.application_approve,
+            s.CommentSerializer,
+            "comment",
+            summary="Approve and issue the certificate (reviewer; a comment is needed to "
+            "approve against a failing assessment)",
+        )
+    )
+    reject = action(detail=True, methods=["post"])(
+        _transition(
+            services.application_reject,
+            s.CommentSerializer,
+            "comment",
+            summary="Reject (reviewer; comment needed)",
+        )
+    )
+
+    @extend_schema(
+        summary="Attach a supporting document (PDF, PNG or JPEG by content, at most 10 MB)",
+        request={"multipart/form-data": s.DocumentUploadSerializer},
+        responses={201: s.DocumentSerializer, **errors(400, 401, 403, 404, 409, 413, 429)},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def documents(self, request, pk=None):
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > services.MAX_DOCUMENT_BYTES + 64 * 1024:
+            # Refuse before reading the body at all.
+            raise PayloadTooLarge()
+        upload = request.FILES.get("file")
+        if upload is None:
+            message = _("Attach the document as the multipart field `file`.")
+            raise ValidationFailed(message, fields={"file": [message]})
+        if upload.size > services.MAX_DOCUMENT_BYTES:
+            raise PayloadTooLarge()
+        document = services.document_add(actor=request.user, application_id=pk, upload=upload)
+        return Response(s.DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+
+class PayloadTooLarge(ValidationFailed):
+    status = 413
+    code = "too_large"
+    default_message = "A document may be at most 10 MB."
+
+
+# --- Certificates --------------------------------------------------------------------------
+
+
+def _certificate_action(service, summary):
+    @extend_schema(
+        summary=summary,
+        request=s.ReasonSerializer,
+        responses={200: s.CertificateSerializer, **errors(400, 401, 403, 404, 409, 429)},
+    )
+    def view(self, request, number=None):
+        data = s.ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        certificate = service(
+            actor=request.user, number=number, reason=data.validated_data.get("reason", "")
+        )
+        return Response(s.CertificateSerializer(self._fresh(certificate.number)).data)
+
+    view.__name__ = service.__name__.removeprefix("certificate_")
+    return view
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Certificates the caller may see",
+        responses={200: s.CertificateSerializer(many=True), **errors(*COMMON)},
+    ),
+    retrieve=extend_schema(
+        summary="One certificate by number",
+        responses={200: s.CertificateSerializer, **errors(*COMMON)},
+    ),
+)
+class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.CertificateSerializer
+    lookup_field = "number"
+    lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return (
+            policy.certificates_visible_to(self.request.user)
+            .select_related("member_state__authority", "renews")
+            .order_by("-issued_at", "-id")
+        )
+
+    def get_object(self):
+        return self._fresh(self.kwargs["number"])
+
+    def _fresh(self, number):
+        certificate = self.get_queryset().filter(number=str(number).strip().upper()).first()
+        if certificate is None:
+            raise NotFound()
+        return certificate
+
+    suspend = action(detail=True, methods=["post"])(
+        _certificate_action(
+            services.certificate_suspend, "Suspend (reviewer of the issuing state; reason needed)"
+        )
+    )
+    reinstate = action(detail=True, methods=["post"])(
+        _certificate_action(services.certificate_reinstate, "Reinstate a suspended certificate")
+    )
+    revoke = action(detail=True, methods=["post"])(
+        _certificate_action(services.certificate_revoke, "Revoke for good (reason needed)")
+    )
+
+
+class MemberStateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.MemberStateSerializer
+    permission_classes = [AllowAny]
+    throttle_classes = [AddressThrottle]
+    pagination_class = None
+
+    def get_queryset(self):
+        return MemberState.objects.select_related("authority").order_by("code")
