@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from certification import views as certification_views
 from certification.api.errors import json_error
 
 admin.site.site_header = "Made in Central Asia — registry administration"
@@ -11,6 +12,9 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("certification.api.urls")),
+    path(".well-known/jwks.json", certification_views.jwks, name="jwks"),
+    path("verify/", certification_views.verify_form, name="verify-form"),
+    path("verify/<str:number>/", certification_views.verify_page, name="verify-page"),
 ]
 
 

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from certification.api import views
+from certification.api import verify, views
 
 app_name = "api"
 
@@ -27,6 +27,13 @@ urlpatterns = [
             url_name="api:schema", authentication_classes=[], permission_classes=[]
         ),
         name="docs",
+    ),
+    # Before the router: "certificates/verify/" must not be read as a certificate number.
+    path("certificates/verify/", verify.VerifyBulkView.as_view(), name="verify-certificates"),
+    path(
+        "certificates/<str:number>/verify/",
+        verify.VerifyView.as_view(),
+        name="verify-certificate",
     ),
     path("", include(router.urls)),
 ]
