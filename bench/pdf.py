@@ -1,0 +1,100 @@
+"""Certificate PDF rendering time: the first (cold) render of a process and 20 warm ones.
+
+    .venv/bin/python bench/pdf.py
+
+No database needed. The cold render pays for loading fonts, parsing the stylesheet and the
+template; warm renders reuse them (certification/pdf.py keeps them per process).
+"""
+
+import logging
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+# WeasyPrint logs every step at INFO; the figures are what this script is for.
+logging.getLogger("weasyprint").setLevel(logging.WARNING)
+
+from certification.pdf import render_certificate_pdf  # noqa: E402
+
+WARM_RUNS = 20
+
+# About the size of a real token (design.md section 5) for Latin names: ~420 characters.
+TOKEN = (
+    "eyJhbGciOiJFZERTQSIsImtpZCI6InV6LTIwMjYtM2Y4YTFjOWUyYjdkNGE2MCJ9."
+    "eyJpc3MiOiJVWiIsInN1YiI6Ik1DQS1VWi0yMDI2LTAwMDEyMy05NyIsImhzIjoiNjEwOTEwIiwicHJkIjoi"
+    "TWVuJ3MgY290dG9uIFQtc2hpcnQsIGNyZXcgbmVjayIsInBybyI6IlRhc2hrZW50IFRleHRpbGUgTWlsbCBMT"
+    "EMiLCJ0aW4iOiIzMDEyMzQ1NjciLCJuYmYiOjE3Njg0Njk0MDAsImV4cCI6MTgzMTU3NTU5OSwiaWF0IjoxNz"
+    "Y4NDY5NDAwfQ."
+    "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0-Pw"
+)
+
+CONTEXT = {
+    "number": "MCA-UZ-2026-000123-97",
+    "state": {"code": "UZ", "name": "Uzbekistan", "language": "uz", "time_zone": "Asia/Tashkent"},
+    "authority": {
+        "name": "Ministry of Investment, Industry and Trade of the Republic of Uzbekistan"
+    },
+    "producer": {
+        "legal_name": "Tashkent Textile Mill LLC",
+        "trade_name": "Silk Road Cotton",
+        "address": "12 Amir Temur Avenue, Yunusabad district, Tashkent 100084",
+        "tax_id": "301234567",
+    },
+    "product": {
+        "name": "Men's cotton T-shirt, crew neck",
+        "hs_code": "610910",
+        "hs_description": "T-shirts, singlets and other vests; of cotton, knitted or crocheted",
+        "description": "100% cotton single jersey, 160 g/m², sizes S–XXL.",
+    },
+    "origin_criterion": "CC except chapter 60",
+    "valid_from": date(2026, 1, 15),
+    "valid_until": date(2028, 1, 14),
+    "issued_at": datetime(2026, 1, 15, 4, 30, tzinfo=UTC),
+    "verify_url": f"https://registry.example.org/verify/MCA-UZ-2026-000123-97/?t={TOKEN}",
+    "status_note": None,
+}
+
+
+def timed(context):
+    """Wall-clock and CPU seconds of one render: on a shared machine the CPU time is the
+    steadier figure, the wall clock is what a caller waits."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    pdf = render_certificate_pdf(context)
+    return time.perf_counter() - wall, time.process_time() - cpu, pdf
+
+
+def main():
+    cold_wall, cold_cpu, pdf = timed(CONTEXT)
+    runs = [timed(CONTEXT)[:2] for _ in range(WARM_RUNS)]
+    walls = sorted(wall for wall, _ in runs)
+    cpus = sorted(cpu for _, cpu in runs)
+
+    def p90(values):
+        return statistics.quantiles(values, n=10)[-1]
+
+    print(f"certificate PDF: {len(pdf) / 1024:.0f} KiB, QR URL {len(CONTEXT['verify_url'])} chars")
+    print(f"{'':24}{'wall ms':>10}{'cpu ms':>10}")
+    print(f"{'cold (first render)':24}{cold_wall * 1000:10.1f}{cold_cpu * 1000:10.1f}")
+    for name, wall, cpu in (
+        (f"warm median ({WARM_RUNS} runs)", statistics.median(walls), statistics.median(cpus)),
+        ("warm p90", p90(walls), p90(cpus)),
+        ("warm min", walls[0], cpus[0]),
+    ):
+        print(f"{name:24}{wall * 1000:10.1f}{cpu * 1000:10.1f}")
+    ratio_wall = statistics.median(walls) / cold_wall
+    ratio_cpu = statistics.median(cpus) / cold_cpu
+    print(f"{'warm median / cold':24}{ratio_wall:10.2f}{ratio_cpu:10.2f}")
+    print(f"load average (1 min) {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()
