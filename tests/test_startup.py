@@ -1,0 +1,56 @@
+"""In production the web server and the workers refuse to start without signing keys
+(design.md sections 5 and 7); management commands do not check."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from certification.numbering import MEMBER_STATES
+from config.celery import refuse_to_start_without_signing_keys
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python(code, keys_dir):
+    # SIGNING_KEYS_DIR set = keys are provisioned, never created on first use.
+    env = {**os.environ, "SIGNING_KEYS_DIR": str(keys_dir)}
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_web_server_refuses_to_start_without_keys_then_starts_once_provisioned(tmp_path):
+    for module in ("config.wsgi", "config.asgi"):
+        refused = _python(f"import {module}", tmp_path)
+        assert refused.returncode != 0
+        assert "SigningKeyMissing" in refused.stderr
+        assert "rotate_signing_key --country UZ" in refused.stderr
+    # Management commands do not check: that is how the keys are provisioned.
+    provision = (
+        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); "
+        "django.setup(); from django.core.management import call_command; "
+        f"[call_command('rotate_signing_key', country=c) for c in {MEMBER_STATES!r}]"
+    )
+    assert _python(provision, tmp_path).returncode == 0
+    started = _python("import config.wsgi, config.asgi; print('started')", tmp_path)
+    assert started.returncode == 0, started.stderr
+    assert "started" in started.stdout
+
+
+def test_workers_and_beat_refuse_to_start_without_keys(settings, tmp_path, capfd):
+    settings.SIGNING_KEYS_DIR = tmp_path
+    settings.SIGNING_KEYS_AUTOCREATE = False
+    with pytest.raises(SystemExit) as excinfo:
+        refuse_to_start_without_signing_keys(sender=None)
+    assert excinfo.value.code == 1
+    assert "Refusing to start: No signing key for UZ" in capfd.readouterr().err
+
+
+def test_workers_create_missing_keys_on_the_embedded_default(settings, tmp_path):
+    settings.SIGNING_KEYS_DIR = tmp_path
+    settings.SIGNING_KEYS_AUTOCREATE = True
+    refuse_to_start_without_signing_keys(sender=None)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == sorted(MEMBER_STATES)
