@@ -190,6 +190,17 @@ PRODUCERS = [
                     ("Cane sugar", "170199", "BR", "0.42"),
                 ],
             ),
+            (
+                "Pomegranate juice, not from concentrate",
+                "200989",
+                "2.60",
+                "USD",
+                ["pressing", "filtering", "pasteurising", "bottling"],
+                [
+                    ("Fresh pomegranates", "081090", "AZ", "1.10"),
+                    ("Glass bottles", "701090", "TR", "0.35"),
+                ],
+            ),
         ],
     ),
 ]

@@ -1,0 +1,65 @@
+"""The demo's sample certificates read, through verification, the statuses they stand for."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from certification.demo import EXPECTED_STATUS, SAMPLES, seed_certificates
+from certification.models import Certificate
+from certification.numbering import MEMBER_STATES
+from certification.signing import verify_token
+from certification.verification import find, verify_number
+from registry.demo import seed_demo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_certificates_read_the_stated_statuses():
+    seed_demo()
+    samples = seed_certificates()
+    assert len(samples) == sum(len(kinds) for _state, _product, kinds in SAMPLES)
+    for kind, number, product, _state, _note in samples:
+        result = verify_number(number)
+        assert result["status"] == EXPECTED_STATUS[kind], (kind, number, product)
+        assert result["product"]["name"] == product
+    results = [(state, verify_number(number)["status"]) for _k, number, _p, state, _n in samples]
+    valid_states = {state for state, status in results if status == "valid"}
+    assert valid_states == set(MEMBER_STATES)
+    statuses = {status for _state, status in results}
+    assert statuses == {"valid", "not_yet_valid", "suspended", "revoked", "expired"}
+
+
+def test_demo_renewal_starts_the_day_after_the_renewed_certificate_ends():
+    seed_demo()
+    samples = dict((kind, number) for kind, number, *_rest in seed_certificates())
+    renewed = Certificate.objects.get(number=samples["renewed"])
+    renewal = Certificate.objects.get(number=samples["renewal"])
+    assert renewal.renews_id == renewed.pk
+    assert (renewal.valid_from - renewed.valid_until).days == 1
+
+
+def test_demo_revoked_and_suspended_carry_their_reasons_and_moved_dates_are_signed():
+    seed_demo()
+    samples = dict((kind, number) for kind, number, *_rest in seed_certificates())
+    for kind in ("revoked", "suspended"):
+        found = find(samples[kind])
+        assert found.stopped and found.record.status_reason and found.status_changed_on
+    expired = Certificate.objects.get(number=samples["expired"])
+    claims = verify_token(expired.token)
+    assert claims["sub"] == expired.number and claims["iat"] < claims["exp"]
+
+
+def test_seed_demo_is_idempotent_and_prints_each_sample_with_its_status():
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    count = Certificate.objects.count()
+    again = io.StringIO()
+    call_command("seed_demo", stdout=again)
+    assert Certificate.objects.count() == count
+    printed = again.getvalue()
+    for certificate in Certificate.objects.all():
+        assert certificate.number in printed
+    for status in ("valid", "not_yet_valid", "suspended", "revoked", "expired"):
+        assert f"  {status} " in printed
+    assert "/verify/" in printed and "?t=" in printed
