@@ -1,2 +1,129 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
-# Register your models here.
+from certification import notifications
+from certification.models import Delivery, DeliveryAttempt, OutboxEvent, WebhookSubscription
+
+# --- Notifications: what the secretariat watches (failed deliveries above all) -----------
+
+
+class DeliveryStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("pending", _("Pending")), ("sent", _("Sent")), ("failed", _("Failed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(sent_at=None, failed_at=None)
+        if self.value() == "sent":
+            return queryset.filter(sent_at__isnull=False)
+        if self.value() == "failed":
+            return queryset.filter(failed_at__isnull=False)
+        return queryset
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the workflow and the workers only."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class DeliveryAttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    extra = 0
+    can_delete = False
+    fields = ["number", "started_at", "finished_at", "ok", "status_code", "error", "duration_ms"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "event_name",
+        "channel",
+        "address",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    ]
+    list_filter = [DeliveryStateFilter, "channel", "event__event"]
+    search_fields = ["address", "event__id"]
+    list_select_related = ["event"]
+    date_hierarchy = "created_at"
+    inlines = [DeliveryAttemptInline]
+    actions = ["retry_now"]
+    exclude = ["subscription", "recipient"]
+    readonly_fields = [
+        "event",
+        "channel",
+        "address",
+        "created_at",
+        "attempts",
+        "next_attempt_at",
+        "lease_until",
+        "queued_at",
+        "sent_at",
+        "failed_at",
+        "last_error",
+    ]
+
+    @admin.display(description=_("event"), ordering="event__event")
+    def event_name(self, delivery):
+        return delivery.event.event
+
+    @admin.action(description=_("Retry the selected deliveries now"), permissions=["change"])
+    def retry_now(self, request, queryset):
+        count = notifications.retry_now(queryset)
+        self.message_user(request, _("%(count)s deliveries will be retried.") % {"count": count})
+
+    def has_change_permission(self, request, obj=None):
+        # Needed for the action; every field stays read-only.
+        return request.user.is_superuser
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "event", "application", "certificate", "sent_at", "failed_at"]
+    list_filter = ["event"]
+    search_fields = ["id", "certificate__number"]
+    date_hierarchy = "occurred_at"
+    readonly_fields = [
+        "id",
+        "event",
+        "application",
+        "certificate",
+        "payload",
+        "occurred_at",
+        "attempts",
+        "next_attempt_at",
+        "lease_until",
+        "queued_at",
+        "sent_at",
+        "failed_at",
+        "last_error",
+        "key",
+    ]
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["id", "owner", "url", "events", "created_at", "deleted_at"]
+    list_filter = ["deleted_at"]
+    search_fields = ["url", "owner__email"]
+    # Never the secret: it was shown to its owner once.
+    fields = ["owner", "url", "events", "created_at", "deleted_at"]
+    readonly_fields = fields

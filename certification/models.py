@@ -210,8 +210,9 @@ class AuditChainHead(models.Model):
 
 class OutboxEvent(models.Model):
     """A domain event written in the same transaction as the change it announces.
-    Dispatch (mail, webhooks) claims it with a lease and marks it sent only after the
-    receivers accepted it."""
+    Dispatch claims it with a lease and fans it out into one Delivery per recipient
+    (certification/notifications.py); `sent_at` is set once those deliveries exist, and
+    each delivery is marked sent only after its receiver accepted it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.CharField(max_length=64)
@@ -229,6 +230,10 @@ class OutboxEvent(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # Scheduled events (expiry reminders, the expiry itself) carry a key so that they are
+    # written once however often their job runs.
+    key = models.CharField(max_length=100, unique=True, null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["occurred_at"]
@@ -236,3 +241,131 @@ class OutboxEvent(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.id}"
+
+
+# --- Notifications (design.md sections 4, 6 and 7) -----------------------------------------
+
+
+class WebhookSubscription(models.Model):
+    """An endpoint that receives certificate events, owned by a customs officer, a reviewer
+    (their own state's certificates only) or the secretariat. The secret signs every
+    delivery; the API shows it once, in the answer to the subscription, and never again."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="webhook_subscriptions"
+    )
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=128, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Deleting keeps the row (and its delivery log) but stops every pending delivery.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.url} ({self.owner_id})"
+
+
+class Delivery(models.Model):
+    """One outbox event to one recipient over one channel: an email to one account or a
+    POST to one webhook. Each has its own attempts, lease and backoff, so a failing
+    webhook is retried alone and never resends the email or the other webhooks."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        WEBHOOK = "webhook", _("Webhook")
+
+    event = models.ForeignKey(OutboxEvent, on_delete=models.PROTECT, related_name="deliveries")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    subscription = models.ForeignKey(
+        WebhookSubscription,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+    )
+    address = models.CharField(max_length=500, help_text=_("Email address or URL at fan-out."))
+    created_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # When a task for it was last put on the queue: the sweep does not queue it again
+    # while that task may still be waiting in the broker.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "deliveries"
+        indexes = [models.Index(fields=["sent_at", "failed_at", "next_attempt_at"])]
+        constraints = [
+            # One email per account and one POST per subscription for each event, however
+            # often the fan-out runs.
+            models.UniqueConstraint(
+                fields=["event", "recipient"], name="delivery_once_per_account"
+            ),
+            models.UniqueConstraint(
+                fields=["event", "subscription"], name="delivery_once_per_subscription"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(channel="email", recipient__isnull=False, subscription__isnull=True)
+                    | models.Q(
+                        channel="webhook", recipient__isnull=True, subscription__isnull=False
+                    )
+                ),
+                name="delivery_channel_matches_target",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event.event} -> {self.channel} {self.address}"
+
+    @property
+    def state(self):
+        if self.sent_at:
+            return "sent"
+        if self.failed_at:
+            return "failed"
+        return "pending"
+
+
+class DeliveryAttempt(models.Model):
+    """The log of one try. Written when the try starts, completed when it ends: a try
+    whose worker died has no outcome (`ok` is null)."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(null=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_unique")
+        ]
+
+    def __str__(self):
+        return f"attempt {self.number} of delivery {self.delivery_id}"
+
+
+class Heartbeat(models.Model):
+    """The last time a periodic task ran on a worker (beat -> broker -> worker -> database
+    all work); /healthz reads it."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -1,9 +1,14 @@
 """Writing domain events to the outbox, in the transaction of the change they announce.
-Dispatching them (mail, webhooks) is certification/notifications.py's work."""
+Dispatching them (mail, webhooks) is certification/notifications.py's work: each event is
+queued for it when its transaction commits, and beat's sweep queues whatever that missed
+(the broker was down, a worker died)."""
 
-from django.db import connection
+from functools import partial
+
+from django.db import connection, transaction
 from django.utils import timezone
 
+from certification import lifecycle
 from certification.models import OutboxEvent
 
 APPLICATION_EVENTS = (
@@ -20,6 +25,9 @@ CERTIFICATE_EVENTS = (
     "certificate.revoked",
     "certificate.expired",
 )
+# Written by the daily reminder job; mailed to the holder, never sent to webhooks.
+NOTICE_EVENTS = ("certificate.expiring",)
+EVENTS = APPLICATION_EVENTS + CERTIFICATE_EVENTS + NOTICE_EVENTS
 
 
 def application_payload(application):
@@ -27,9 +35,14 @@ def application_payload(application):
         "application": {
             "id": application.pk,
             "status": application.status,
-            "product": {"id": application.product_id, "name": application.product.name},
+            "product": {
+                "id": application.product_id,
+                "name": application.product.name,
+                "hs_code": application.product.hs_code,
+            },
             "producer": {"id": application.producer_id, "name": application.producer.legal_name},
             "member_state": application.member_state_id,
+            "verdict": application.assessment_verdict,
             "comment": application.last_comment,
         }
     }
@@ -39,7 +52,9 @@ def certificate_payload(certificate):
     return {
         "certificate": {
             "number": certificate.number,
-            "status": certificate.status,
+            # As the verification API says it at the moment of the event: valid,
+            # not_yet_valid, suspended, revoked or expired.
+            "status": lifecycle.derived_status(certificate),
             "valid_from": certificate.valid_from.isoformat(),
             "valid_until": certificate.valid_until.isoformat(),
             "issuing_state": certificate.member_state_id,
@@ -53,9 +68,11 @@ def certificate_payload(certificate):
     }
 
 
-def emit(event, *, application=None, certificate=None):
-    """Write one outbox event. Must run inside the change's transaction."""
-    if event not in APPLICATION_EVENTS + CERTIFICATE_EVENTS:
+def emit(event, *, application=None, certificate=None, key=None, extra=None):
+    """Write one outbox event and queue its dispatch for when the transaction commits.
+    Must run inside the change's transaction. `key`, when given, is unique: a scheduled
+    job passes one so that its event is written once however often the job runs."""
+    if event not in EVENTS:
         raise ValueError(f"unknown event {event}")
     if not connection.in_atomic_block:
         raise RuntimeError("outbox.emit must run inside the transaction of the change")
@@ -64,12 +81,24 @@ def emit(event, *, application=None, certificate=None):
         payload.update(application_payload(application))
     if certificate is not None:
         payload.update(certificate_payload(certificate))
+    payload.update(extra or {})
     now = timezone.now()
-    return OutboxEvent.objects.create(
+    outbox_event = OutboxEvent.objects.create(
         event=event,
         application=application,
         certificate=certificate,
         payload=payload,
         occurred_at=now,
         next_attempt_at=now,
+        key=key,
+        # Queued on commit; should that fail, the sweep queues it after the lease time.
+        queued_at=now,
     )
+    transaction.on_commit(partial(_queue_dispatch, outbox_event.pk), robust=True)
+    return outbox_event
+
+
+def _queue_dispatch(event_id):
+    from certification import tasks  # tasks -> notifications -> outbox
+
+    tasks.queue(tasks.dispatch_event, [event_id])

@@ -8,6 +8,7 @@ DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY and friends (README, "Configuration"
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str, env_url
@@ -153,6 +154,29 @@ SIGNING_KEYS_DIR = Path(_SIGNING_KEYS_DIR) if _SIGNING_KEYS_DIR else VAR_DIR / "
 SIGNING_KEYS_AUTOCREATE = _SIGNING_KEYS_DIR is None
 
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", DEBUG)
+# Webhook POSTs: one timeout for connect and for each read or write, no redirects.
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
+
+# The outbox (certification/notifications.py): a claimed event or delivery is leased for
+# OUTBOX_LEASE_SECONDS (longer than a task may run), so a worker that dies mid-send loses
+# nothing; failed deliveries are retried after OUTBOX_RETRY_BASE_SECONDS, doubling up to
+# OUTBOX_RETRY_MAX_DELAY_SECONDS, for OUTBOX_RETRY_HOURS, then marked failed. Beat sweeps
+# due work every OUTBOX_SWEEP_SECONDS.
+OUTBOX_LEASE_SECONDS = env_int("OUTBOX_LEASE_SECONDS", 300, minimum=1)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30, minimum=1)
+OUTBOX_RETRY_MAX_DELAY_SECONDS = env_int("OUTBOX_RETRY_MAX_DELAY_SECONDS", 3600, minimum=1)
+OUTBOX_RETRY_HOURS = env_int("OUTBOX_RETRY_HOURS", 24, minimum=1)
+OUTBOX_SWEEP_SECONDS = env_int("OUTBOX_SWEEP_SECONDS", 30, minimum=1)
+# With eager tasks (the embedded default) dispatch runs in a thread after the commit, so a
+# slow receiver never slows the request; the test suite runs it inline.
+OUTBOX_EAGER_IN_THREAD = True
+# /healthz fails when due outbox work waits longer than this, or beat's heartbeat (sent
+# every BEAT_HEARTBEAT_SECONDS) is older than HEALTH_BEAT_MAX_AGE_SECONDS.
+HEALTH_OUTBOX_MAX_DELAY_SECONDS = env_int("HEALTH_OUTBOX_MAX_DELAY_SECONDS", 600, minimum=1)
+BEAT_HEARTBEAT_SECONDS = env_int("BEAT_HEARTBEAT_SECONDS", 60, minimum=1)
+HEALTH_BEAT_MAX_AGE_SECONDS = env_int(
+    "HEALTH_BEAT_MAX_AGE_SECONDS", 3 * BEAT_HEARTBEAT_SECONDS, minimum=1
+)
 
 # Mail: the console on the embedded default, SMTP when EMAIL_HOST is set.
 EMAIL_HOST = env_str("EMAIL_HOST")
@@ -163,6 +187,10 @@ if EMAIL_HOST:
     EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
     EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20, minimum=1)
+elif env_str("EMAIL_FILE_PATH"):
+    # Each email as a file in this folder (staging, and the real-worker tests).
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Made in Central Asia <no-reply@localhost>")
@@ -179,10 +207,47 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# Publishing must not hold a request for long when the broker is down: the outbox row is
+# committed already and beat's sweep queues it once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# Beat's schedule. Periodic tasks expire when not run in time: the next run does the work.
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweep": {
+        "task": "certification.sweep_outbox",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+        "options": {"expires": OUTBOX_SWEEP_SECONDS},
+    },
+    "heartbeat": {
+        "task": "certification.heartbeat",
+        "schedule": BEAT_HEARTBEAT_SECONDS,
+        "options": {"expires": BEAT_HEARTBEAT_SECONDS},
+    },
+    # Every member state's zone is 4-6 hours ahead of UTC, so at 00:05 UTC the previous
+    # day has ended everywhere; 03:00 UTC is morning in all six states.
+    "record-expiries": {
+        "task": "certification.record_expiries",
+        "schedule": crontab(hour=0, minute=5),
+        "options": {"expires": 3600},
+    },
+    "expiry-reminders": {
+        "task": "certification.send_expiry_reminders",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 3600},
+    },
+}
 
 # Security: strict unless DEBUG; SECURE_SSL_REDIRECT may be turned off behind a proxy that
 # already redirects.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Health probes of the orchestrator speak plain http from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 )

@@ -49,3 +49,19 @@ def _signing_keys_in_a_temporary_folder(settings, tmp_path_factory):
     # never land in the working tree's var/.
     settings.SIGNING_KEYS_DIR = tmp_path_factory.getbasetemp() / "signing-keys"
     settings.SIGNING_KEYS_AUTOCREATE = True
+
+
+@pytest.fixture(autouse=True)
+def _celery_tasks_run_in_process(request, settings):
+    """Tasks run eagerly and inline (not in a thread) in every test, whatever the broker
+    environment says; only the tests marked `worker` talk to a real worker."""
+    if request.node.get_closest_marker("worker"):
+        yield
+        return
+    from config.celery import app
+
+    settings.OUTBOX_EAGER_IN_THREAD = False
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
