@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from certification.api import verify, views
+from certification.api import verify, views, webhooks
 
 app_name = "api"
 
@@ -12,6 +12,7 @@ router.register("products", views.ProductViewSet, basename="product")
 router.register("applications", views.ApplicationViewSet, basename="application")
 router.register("certificates", views.CertificateViewSet, basename="certificate")
 router.register("member-states", views.MemberStateViewSet, basename="member-state")
+router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
