@@ -4,6 +4,7 @@ from django.views.generic import TemplateView
 
 from certification import views as certification_views
 from certification.api.errors import json_error
+from certification.health import healthz
 
 admin.site.site_header = "Made in Central Asia — registry administration"
 admin.site.site_title = "MCA registry"
@@ -11,6 +12,7 @@ admin.site.site_title = "MCA registry"
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("api/v1/", include("certification.api.urls")),
     path(".well-known/jwks.json", certification_views.jwks, name="jwks"),
     path("verify/", certification_views.verify_form, name="verify-form"),
