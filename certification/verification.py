@@ -56,7 +56,7 @@ NOT_FOUND = "not_found"
 INVALID_NUMBER = "invalid_number"
 
 # Verification always reads the primary (design.md section 7).
-_DATABASE = DEFAULT_DB_ALIAS
+DATABASE = DEFAULT_DB_ALIAS
 
 
 class Record(NamedTuple):
@@ -113,7 +113,7 @@ _ONE = _sql("c.number = %s")
 _MANY_POSTGRESQL = _sql("c.number = ANY(%s)")
 
 
-def _cursor(connection):
+def prepared_cursor(connection):
     """Django's cursor; on PostgreSQL backed by a server-side-binding psycopg cursor, whose
     statements psycopg prepares after DATABASE_PREPARE_THRESHOLD executions on a
     connection. Django's default cursor binds client-side and never prepares; switching the
@@ -138,7 +138,7 @@ def _fetch(numbers):
     """{number: Record} for the canonical numbers given, in one query."""
     if not numbers:
         return {}
-    connection = connections[_DATABASE]
+    connection = connections[DATABASE]
     if len(numbers) == 1:
         sql, params = _ONE, [numbers[0]]
     elif connection.vendor == "postgresql":
@@ -147,7 +147,7 @@ def _fetch(numbers):
         placeholders = ", ".join(["%s"] * len(numbers))
         sql = _sql(f"c.number IN ({placeholders})")
         params = list(numbers)
-    with _cursor(connection) as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if connection.vendor == "postgresql":

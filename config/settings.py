@@ -85,9 +85,21 @@ if DATABASE_URL:
         "default": dj_database_url.parse(
             DATABASE_URL,
             conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0),
-            conn_health_checks=True,
+            conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
         )
     }
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg prepares a statement on the server once it ran this many times on a
+        # connection, so PostgreSQL stops planning it anew. Only the server-side-binding
+        # cursor of certification/verification.py is affected: Django's own cursor binds
+        # client-side and never prepares. "off" behind a pooler that cannot keep prepared
+        # statements (PgBouncer in transaction mode before 1.21).
+        _prepare = env_str("DATABASE_PREPARE_THRESHOLD", "5")
+        DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+            None
+            if _prepare.lower() == "off"
+            else env_int("DATABASE_PREPARE_THRESHOLD", 5, minimum=0)
+        )
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

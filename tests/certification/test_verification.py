@@ -228,3 +228,19 @@ def test_token_check_without_a_record(certificate):
     unknown = format_number("UZ", 2026, 999_000)
     check = check_token(certificate.token, unknown, None)
     assert check.signature_valid and not check.record_found and not check.matches
+
+
+@pytest.mark.postgres
+def test_postgresql_prepares_the_lookup_once_per_connection(certificate):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL); CI runs it")
+    for _ in range(8):
+        verify_number(certificate.number)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%product_snapshot ->> 'name'%"],
+        )
+        assert cursor.fetchone()[0] == 1
