@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -113,25 +113,60 @@ _ONE = _sql("c.number = %s")
 _MANY_POSTGRESQL = _sql("c.number = ANY(%s)")
 
 
-def prepared_cursor(connection):
-    """Django's cursor; on PostgreSQL backed by a server-side-binding psycopg cursor, whose
-    statements psycopg prepares after DATABASE_PREPARE_THRESHOLD executions on a
-    connection. Django's default cursor binds client-side and never prepares; switching the
-    whole project to server-side binding (OPTIONS server_side_binding) would change how
-    every ORM query is sent, for the benefit of this one. The wrapping mirrors
-    BaseDatabaseWrapper._cursor(): health check, connect, query log."""
+def query(sql, params):
+    """The rows of one read-only statement on the primary.
+
+    On PostgreSQL it runs on a server-side-binding psycopg cursor, whose statements psycopg
+    prepares after DATABASE_PREPARE_THRESHOLD executions on a connection (Django's own
+    cursor binds client-side and never prepares; switching the whole project to
+    server-side binding would change how every ORM query is sent, for these two).
+
+    Outside a transaction the statement also stands in for the connection's health check
+    (DATABASE_CONN_HEALTH_CHECKS), which would otherwise cost a `SELECT 1` round trip on
+    every request: if a kept connection turns out broken (the database restarted), it is
+    replaced and the statement, a read, runs once more, so no request fails for it either.
+    """
+    connection = connections[DATABASE]
     if connection.vendor != "postgresql":
-        return connection.cursor()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+    stands_in = (
+        connection.health_check_enabled
+        and not connection.health_check_done
+        and connection.connection is not None
+        and not connection.in_atomic_block
+    )
+    if stands_in:
+        connection.health_check_done = True
+    else:
+        connection.close_if_health_check_failed()
+    try:
+        return _prepared(connection, sql, params)
+    except (InterfaceError, OperationalError):
+        if not stands_in or connection.is_usable():
+            raise
+        connection.close()
+        return _prepared(connection, sql, params)
+
+
+def _prepared(connection, sql, params):
+    # What BaseDatabaseWrapper.cursor() does (connect, query log, error wrapping), with
+    # Django's own server-side-binding cursor class.
     from django.db.backends.postgresql.base import ServerBindingCursor
 
-    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     with connection.wrap_database_errors:
         cursor = ServerBindingCursor(connection.connection)
-    if connection.queries_logged:
-        return connection.make_debug_cursor(cursor)
-    return connection.make_cursor(cursor)
+    wrapped = (
+        connection.make_debug_cursor(cursor)
+        if connection.queries_logged
+        else connection.make_cursor(cursor)
+    )
+    with wrapped:
+        wrapped.execute(sql, params)
+        return wrapped.fetchall()
 
 
 def _fetch(numbers):
@@ -147,9 +182,7 @@ def _fetch(numbers):
         placeholders = ", ".join(["%s"] * len(numbers))
         sql = _sql(f"c.number IN ({placeholders})")
         params = list(numbers)
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = query(sql, params)
     if connection.vendor == "postgresql":
         return {row[0]: Record._make(row) for row in rows}
     return {row[0]: _from_text(Record._make(row)) for row in rows}

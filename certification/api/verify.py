@@ -12,7 +12,6 @@ bulk request's shape; they never touch a model.
 
 import json
 
-from django.db import connections
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -75,14 +74,11 @@ class PreparedTokenScheme(OpenApiAuthenticationExtension):
 
 
 def _user_for_token(key):
-    fields = [field.attname for field in User._meta.concrete_fields]
-    connection = connections[verification.DATABASE]
-    with verification.prepared_cursor(connection) as cursor:
-        cursor.execute(_TOKEN_SQL, [key])
-        row = cursor.fetchone()
-    if row is None:
+    rows = verification.query(_TOKEN_SQL, [key])
+    if not rows:
         return None
-    return User.from_db(verification.DATABASE, fields, row)
+    fields = [field.attname for field in User._meta.concrete_fields]
+    return User.from_db(verification.DATABASE, fields, rows[0])
 
 
 _TOKEN_SQL = "SELECT {columns} FROM {user} u JOIN {token} t ON t.user_id = u.{pk} WHERE t.key = %s"

@@ -244,3 +244,40 @@ def test_postgresql_prepares_the_lookup_once_per_connection(certificate):
             ["%product_snapshot ->> 'name'%"],
         )
         assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_first_query_of_a_request_stands_in_for_the_health_check(monkeypatch):
+    import time
+
+    import psycopg
+    from django.db import connections
+
+    from certification.verification import query
+
+    connection = connections["default"]  # the wrapper itself, not the proxy: monkeypatched
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL); CI runs it")
+    connection.ensure_connection()
+    monkeypatch.setattr(connection, "health_check_enabled", True)
+    checks = []
+    real_is_usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or real_is_usable())
+
+    connection.health_check_done = False  # what Django does when a request starts
+    assert query("SELECT 1", []) == [(1,)]
+    assert checks == [], "a healthy connection costs no SELECT 1 round trip"
+
+    # The database drops the kept connection between two requests (a restart, say).
+    pid = connection.connection.info.backend_pid
+    with psycopg.connect(connection.connection.info.dsn, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(50):
+            if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+                break
+            time.sleep(0.05)
+    connection.health_check_done = False
+    assert query("SELECT 1", []) == [(1,)]  # replaced: the request does not fail
+    assert connection.connection.info.backend_pid != pid
+    assert len(checks) == 1
