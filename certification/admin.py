@@ -1,8 +1,17 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from certification import notifications
-from certification.models import Delivery, DeliveryAttempt, OutboxEvent, WebhookSubscription
+from certification import lifecycle, notifications
+from certification.models import (
+    Application,
+    ApplicationDocument,
+    AuditEvent,
+    Certificate,
+    Delivery,
+    DeliveryAttempt,
+    OutboxEvent,
+    WebhookSubscription,
+)
 
 # --- Notifications: what the secretariat watches (failed deliveries above all) -----------
 
@@ -127,3 +136,81 @@ class WebhookSubscriptionAdmin(ReadOnlyAdmin):
     # Never the secret: it was shown to its owner once.
     fields = ["owner", "url", "events", "created_at", "deleted_at"]
     readonly_fields = fields
+
+
+# --- The workflow's records: read-only here, changed only through the services -----------
+
+
+class DocumentInline(admin.TabularInline):
+    model = ApplicationDocument
+    extra = 0
+    can_delete = False
+    fields = ["original_name", "content_type", "size", "sha256", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Application)
+class ApplicationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "product",
+        "producer",
+        "member_state",
+        "status",
+        "assessment_verdict",
+        "submitted_at",
+        "decided_at",
+    ]
+    list_filter = ["status", "member_state", "assessment_verdict"]
+    search_fields = ["product__name", "producer__legal_name", "producer__tax_id"]
+    list_select_related = ["product", "producer"]
+    inlines = [DocumentInline]
+    exclude = ["assessment", "product_snapshot"]
+    readonly_fields = ["assessment_message"]
+
+    @admin.display(description=_("origin assessment at submission"))
+    def assessment_message(self, application):
+        if not application.assessment:
+            return "-"
+        return f"{application.assessment['verdict']}: {application.assessment['message']}"
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ReadOnlyAdmin):
+    list_display = [
+        "number",
+        "producer",
+        "product",
+        "status",
+        "derived",
+        "valid_from",
+        "valid_until",
+    ]
+    list_filter = ["member_state", "status"]
+    search_fields = ["number", "producer__legal_name", "product__name"]
+    list_select_related = ["producer", "product", "member_state"]
+    exclude = ["token"]
+
+    @admin.display(description=_("in force"))
+    def derived(self, certificate):
+        return lifecycle.derived_status(certificate)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "from_state",
+        "to_state",
+    ]
+    list_filter = ["action", "target_type"]
+    search_fields = ["actor_label", "target_id", "comment"]
+    date_hierarchy = "created_at"

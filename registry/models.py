@@ -375,7 +375,9 @@ class Material(models.Model):
             self.origin_country = self.origin_country.upper()
         else:
             self.origin_country = None
-        price = self.product.ex_works_price if self.product_id else None
+        # The product may be unsaved (validated together with its materials).
+        has_product = self.product_id or Material.product.is_cached(self)
+        price = self.product.ex_works_price if has_product else None
         if price is not None and self.value is not None and self.value > price:
             raise ValidationError(
                 {

@@ -65,3 +65,13 @@ def _celery_tasks_run_in_process(request, settings):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters live in the cache: no test inherits another's requests.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

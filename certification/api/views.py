@@ -282,15 +282,10 @@ class ApplicationFilter(filters.FilterSet):
         )
 
 
-def _transition(service, input_serializer=None, argument=None, summary=""):
+def _transition(service, input_serializer=None, argument=None, summary="", url_path=None):
     """One POST action per transition: validate the body, call the service, answer with
     the fresh application."""
 
-    @extend_schema(
-        summary=summary,
-        request=input_serializer,
-        responses={200: s.ApplicationSerializer, **errors(400, 401, 403, 404, 409, 429)},
-    )
     def view(self, request, pk=None):
         kwargs = {}
         if input_serializer is not None:
@@ -301,7 +296,12 @@ def _transition(service, input_serializer=None, argument=None, summary=""):
         return Response(self._fresh(pk))
 
     view.__name__ = service.__name__.removeprefix("application_")
-    return view
+    schema = extend_schema(
+        summary=summary,
+        request=input_serializer,
+        responses={200: s.ApplicationSerializer, **errors(400, 401, 403, 404, 409, 429)},
+    )
+    return schema(action(detail=True, methods=["post"], url_path=url_path)(view))
 
 
 @extend_schema_view(
@@ -351,41 +351,34 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         )
         return Response(self._fresh(application.pk), status=status.HTTP_201_CREATED)
 
-    submit = action(detail=True, methods=["post"])(
-        _transition(
-            services.application_submit, summary="Submit: the origin assessment is snapshotted"
-        )
+    submit = _transition(
+        services.application_submit, summary="Submit: the origin assessment is snapshotted"
     )
-    withdraw = action(detail=True, methods=["post"])(
-        _transition(services.application_withdraw, summary="Withdraw")
+    withdraw = _transition(services.application_withdraw, summary="Withdraw")
+    start_review = _transition(
+        services.application_start_review,
+        summary="Start the review (reviewer)",
+        url_path="start-review",
     )
-    start_review = action(detail=True, methods=["post"], url_path="start-review")(
-        _transition(services.application_start_review, summary="Start the review (reviewer)")
+    request_changes = _transition(
+        services.application_request_changes,
+        s.CommentSerializer,
+        "comment",
+        summary="Ask the manufacturer for changes (reviewer; comment needed)",
+        url_path="request-changes",
     )
-    request_changes = action(detail=True, methods=["post"], url_path="request-changes")(
-        _transition(
-            services.application_request_changes,
-            s.CommentSerializer,
-            "comment",
-            summary="Ask the manufacturer for changes (reviewer; comment needed)",
-        )
+    approve = _transition(
+        services.application_approve,
+        s.CommentSerializer,
+        "comment",
+        summary="Approve and issue the certificate (reviewer; a comment is needed to "
+        "approve against a failing assessment)",
     )
-    approve = action(detail=True, methods=["post"])(
-        _transition(
-            services.application_approve,
-            s.CommentSerializer,
-            "comment",
-            summary="Approve and issue the certificate (reviewer; a comment is needed to "
-            "approve against a failing assessment)",
-        )
-    )
-    reject = action(detail=True, methods=["post"])(
-        _transition(
-            services.application_reject,
-            s.CommentSerializer,
-            "comment",
-            summary="Reject (reviewer; comment needed)",
-        )
+    reject = _transition(
+        services.application_reject,
+        s.CommentSerializer,
+        "comment",
+        summary="Reject (reviewer; comment needed)",
     )
 
     @extend_schema(
@@ -419,11 +412,6 @@ class PayloadTooLarge(ValidationFailed):
 
 
 def _certificate_action(service, summary):
-    @extend_schema(
-        summary=summary,
-        request=s.ReasonSerializer,
-        responses={200: s.CertificateSerializer, **errors(400, 401, 403, 404, 409, 429)},
-    )
     def view(self, request, number=None):
         data = s.ReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -433,7 +421,12 @@ def _certificate_action(service, summary):
         return Response(s.CertificateSerializer(self._fresh(certificate.number)).data)
 
     view.__name__ = service.__name__.removeprefix("certificate_")
-    return view
+    schema = extend_schema(
+        summary=summary,
+        request=s.ReasonSerializer,
+        responses={200: s.CertificateSerializer, **errors(400, 401, 403, 404, 409, 429)},
+    )
+    return schema(action(detail=True, methods=["post"])(view))
 
 
 @extend_schema_view(
@@ -467,17 +460,13 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             raise NotFound()
         return certificate
 
-    suspend = action(detail=True, methods=["post"])(
-        _certificate_action(
-            services.certificate_suspend, "Suspend (reviewer of the issuing state; reason needed)"
-        )
+    suspend = _certificate_action(
+        services.certificate_suspend, "Suspend (reviewer of the issuing state; reason needed)"
     )
-    reinstate = action(detail=True, methods=["post"])(
-        _certificate_action(services.certificate_reinstate, "Reinstate a suspended certificate")
+    reinstate = _certificate_action(
+        services.certificate_reinstate, "Reinstate a suspended certificate"
     )
-    revoke = action(detail=True, methods=["post"])(
-        _certificate_action(services.certificate_revoke, "Revoke for good (reason needed)")
-    )
+    revoke = _certificate_action(services.certificate_revoke, "Revoke for good (reason needed)")
 
 
 class MemberStateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
