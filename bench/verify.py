@@ -678,15 +678,17 @@ def load(dsn, count, admin_ids):
 # --- Servers and load --------------------------------------------------------------------
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_ports(count):
+    """Distinct free loopback ports (the sockets are held together, then released)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 @contextlib.contextmanager
-def gunicorn(app, env, workers):
-    port = _free_port()
+def gunicorn(app, env, workers, port):
     command = [
         str(Path(sys.executable).with_name("gunicorn")),
         app,
@@ -785,8 +787,10 @@ def run_wrk(port, script, duration, connections, threads):
         f"http://127.0.0.1:{port}",
     ]
     result = subprocess.run(  # noqa: S603
-        command, capture_output=True, text=True, timeout=duration + 60, check=True
+        command, capture_output=True, text=True, timeout=duration + 60
     )
+    if result.returncode != 0 or "RESULT " not in result.stdout:
+        raise SystemExit(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
     requests, micros, status, connect, io_errors, timeouts, p50, p99 = map(int, line.split()[1:])
     return {
@@ -956,9 +960,10 @@ def measure(args, env, dsn, workdir, token, count):
     load_before = os.getloadavg()[0]
     runs = {"floor": [], "django": []}
     floor_env = {**env, "BENCH_FLOOR_DSN": dsn}
+    floor_port, django_port = _free_ports(2)
     with (
-        gunicorn("bench.verify:floor_app", floor_env, args.workers) as floor,
-        gunicorn("config.wsgi:application", env, args.workers) as django_,
+        gunicorn("bench.verify:floor_app", floor_env, args.workers, floor_port) as floor,
+        gunicorn("config.wsgi:application", env, args.workers, django_port) as django_,
     ):
         ports = {"floor": floor[0], "django": django_[0]}
         for port, process, log in (floor, django_):
