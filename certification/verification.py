@@ -245,13 +245,21 @@ def _verify_object(record, clock):
     }
 
 
+def _canonical(text):
+    """The canonical number for a text parse_number accepts (raises InvalidNumber): the text
+    stripped and upper-cased, which is exactly str(parse_number(text)) without working out
+    the check digits a second time."""
+    parse_number(text)
+    return text.strip().upper()
+
+
 def verify_number(text, *, now=None):
     """The verify object of one number (design.md section 6).
 
     Raises InvalidNumber (``str(error)`` is the reason) for a malformed or mistyped number,
     before any query, and NotFound when no certificate has this number.
     """
-    number = str(parse_number(text))
+    number = _canonical(text)
     record = _fetch([number]).get(number)
     if record is None:
         raise NotFound(_("No certificate has the number %(number)s.") % {"number": number})
@@ -267,7 +275,7 @@ def verify_many(texts, *, now=None):
     parsed = []
     for text in texts:
         try:
-            parsed.append(str(parse_number(text)))
+            parsed.append(_canonical(text))
         except InvalidNumber as error:
             parsed.append(error)
     wanted = list(dict.fromkeys(n for n in parsed if isinstance(n, str)))

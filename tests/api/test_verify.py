@@ -322,3 +322,12 @@ def test_schema_docs_and_jwks_answer_without_a_token(db, settings):
     assert {"200", "400", "401", "403", "429"} <= set(bulk["responses"])
     assert anonymous.get("/api/v1/docs/").status_code == 200
     assert anonymous.get("/.well-known/jwks.json").status_code == 200
+
+
+def test_bulk_answers_odd_strings_and_json_numbers_item_by_item(customs_api):
+    for body in ('{"numbers": ["MCA-\\ud83d-2026", "\\u0000", "ok"]}', '{"numbers": [123]}'):
+        response = customs_api.post(
+            "/api/v1/certificates/verify/", body, content_type="application/json"
+        )
+        assert response.status_code == 200, response.content
+        assert {r["status"] for r in response.json()["results"]} == {"invalid_number"}

@@ -281,3 +281,13 @@ def test_the_first_query_of_a_request_stands_in_for_the_health_check(monkeypatch
     assert query("SELECT 1", []) == [(1,)]  # replaced: the request does not fail
     assert connection.connection.info.backend_pid != pid
     assert len(checks) == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["MCA-UZ-2026-000123-97", " mca-uz-2026-000123-97\t", "Mca-Kz-2026-000001-23"]
+)
+def test_canonical_form_is_the_parsed_number(text):
+    from certification.numbering import parse_number
+    from certification.verification import _canonical
+
+    assert _canonical(text) == str(parse_number(text))
