@@ -63,9 +63,12 @@ def _required_text(value, field, message):
 def _lock(model, pk):
     """The row, locked for the rest of the transaction, or None."""
     try:
-        return model.objects.select_for_update().filter(pk=int(pk)).first()
+        pk = int(pk)
     except (TypeError, ValueError):
         return None
+    if not 0 < pk < 2**63:  # beyond a bigint: no such row, and SQLite would overflow
+        return None
+    return model.objects.select_for_update().filter(pk=pk).first()
 
 
 # --- Accounts ----------------------------------------------------------------------------

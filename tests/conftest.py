@@ -75,3 +75,13 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _static_files_without_a_manifest(settings):
+    # With DATABASE_URL set (CI) DEBUG is false and production's manifest storage would
+    # need `collectstatic` first; pages under test only need the URLs.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -1,6 +1,7 @@
 """The REST API (design.md section 6). Views stay thin: they check the request's shape,
 call one service or selector, and render the fresh object."""
 
+from django import forms
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
@@ -48,6 +49,8 @@ def errors(*codes, extra=None):
 
 
 COMMON = (401, 404, 429)
+# Ids in paths: digits the database's bigint can hold; anything else is a 404 by routing.
+ID_PATTERN = r"[0-9]{1,18}"
 
 
 # --- Auth ----------------------------------------------------------------------------------
@@ -117,6 +120,7 @@ class RegisterView(APIView):
     ),
 )
 class ProducerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = ID_PATTERN
     serializer_class = s.ProducerSerializer
 
     def get_queryset(self):
@@ -175,6 +179,7 @@ class ProducerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     ),
 )
 class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = ID_PATTERN
     serializer_class = s.ProductSerializer
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -263,12 +268,23 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 # --- Applications --------------------------------------------------------------------------
 
 
+class IdFilter(filters.Filter):
+    """A primary key: a positive integer the database can hold (the fuzzer sends 1e24)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class ApplicationFilter(filters.FilterSet):
     status = filters.MultipleChoiceFilter(choices=Application.Status.choices)
     submitted_before = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="lt")
     submitted_after = filters.IsoDateTimeFilter(field_name="submitted_at", lookup_expr="gte")
     flagged = filters.BooleanFilter(method="filter_flagged")
-    product = filters.NumberFilter(field_name="product_id")
+    product = IdFilter(field_name="product_id")
 
     class Meta:
         model = Application
@@ -319,6 +335,7 @@ def _transition(service, input_serializer=None, argument=None, summary="", url_p
     ),
 )
 class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    lookup_value_regex = ID_PATTERN
     serializer_class = s.ApplicationSerializer
     filterset_class = ApplicationFilter
 

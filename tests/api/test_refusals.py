@@ -402,3 +402,17 @@ def test_throttled_callers_get_429_with_retry_after(manufacturer, monkeypatch):
         for _ in range(31)
     ]
     assert codes[:30] == [400] * 30 and codes[30] == 429
+
+
+def test_application_filter_refuses_ids_beyond_the_database(flow):
+    reviewer = client_for(flow.reviewer)
+    for value in ("2.07e+24", "99999999999999999999999", "-1", "abc"):
+        response = reviewer.get(f"/api/v1/applications/?product={value}")
+        assert_error(response, 400, "validation_error", fields=["product"])
+
+
+def test_ids_beyond_the_database_are_404(flow):
+    member = client_for(flow.member)
+    for path in ("/api/v1/products/99999999999999999999999/",
+                 "/api/v1/applications/2e24/", "/api/v1/producers/-1/"):
+        assert_error(member.get(path), 404, "not_found")
