@@ -247,7 +247,7 @@ def test_postgresql_prepares_the_lookup_once_per_connection(certificate):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_first_query_of_a_request_stands_in_for_the_health_check(monkeypatch):
     import time
 
