@@ -118,9 +118,9 @@ class ProductAdmin(admin.ModelAdmin):
             return str(error)
         rows = format_html_join(
             "",
-            "<li>{} {}: {}</li>",
+            "<li>{}. {}: {}</li>",
             (
-                (c["alternative"], c["type"], ("✔ " if c["passed"] else "✘ ") + c["message"])
+                (c["alternative"] + 1, c["type"], ("✔ " if c["passed"] else "✘ ") + c["message"])
                 for c in result["criteria"]
             ),
         )
