@@ -4,6 +4,7 @@ the failing check."""
 from datetime import timedelta
 
 import pytest
+from django.core.files.storage import FileSystemStorage
 from django.utils import timezone
 
 from certification import health
@@ -102,7 +103,8 @@ def test_a_broken_storage_fails(client, monkeypatch):
     def broken(*args, **kwargs):
         raise PermissionError("read-only file system")
 
-    monkeypatch.setattr(health.default_storage, "save", broken)
+    # On the class: default_storage is a lazy object that settings changes may re-create.
+    monkeypatch.setattr(FileSystemStorage, "save", broken)
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["checks"]["storage"] == {"ok": False, "error": "PermissionError"}
