@@ -203,6 +203,17 @@ LABELS: dict[str, dict[str, str]] = {
         "tk": "Şahadatnamany barlamak",
         "az": "Sertifikatın yoxlanılması",
     },
+    # The status note of a renewal, followed by the number of the certificate it renews.
+    "renews": {
+        "en": "Renewal of certificate",
+        "ru": "Продление сертификата",
+        "uz": "Sertifikatni uzaytirish",
+        "kk": "Сертификатты ұзарту",
+        "ky": "Сертификатты узартуу",
+        "tg": "Тамдиди сертификат",
+        "tk": "Şahadatnamany uzaltmak",
+        "az": "Sertifikatın uzadılması",
+    },
     # The QR token proves authenticity, not the current status (design.md section 5): the
     # reader is sent to the registry for that.
     "verify_hint": {
@@ -397,7 +408,8 @@ def render_certificate_pdf(context: dict) -> bytes:
     `context` is plain data: number, state {code, name, language[, time_zone]}, authority
     {name}, producer {legal_name, trade_name, address, tax_id (None: not printed)}, product
     {name, hs_code, hs_description, description}, origin_criterion, valid_from, valid_until,
-    issued_at, verify_url and an optional status_note.
+    issued_at, verify_url, an optional status_note and, for a renewal, the number of the
+    certificate it renews (`renews`).
     """
     resources = _Resources(qr_png=qr_png(context["verify_url"]))
     with _render_lock:

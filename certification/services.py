@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from certification import audit, lifecycle, outbox, policy, signing
+from certification import audit, certificate_pdf, lifecycle, outbox, policy, signing
 from certification.exceptions import (
     Conflict,
     PermissionDenied,
@@ -589,6 +589,8 @@ def certificate_issue(*, application, producer, actor, now):
         origin_criterion=origin_criterion_text(application.assessment),
     )
     sign_certificate(certificate)
+    # The PDF is rendered off the request path once the approval (or renewal) commits.
+    transaction.on_commit(lambda: certificate_pdf.queue_render(certificate.pk), robust=True)
     return certificate
 
 

@@ -1,10 +1,16 @@
-"""Celery tasks: thin wrappers that take ids, call certification/notifications.py or
-certification/expiry.py, and queue what follows.
+"""Celery tasks: thin wrappers that take ids, call certification/notifications.py,
+certification/expiry.py or certification/certificate_pdf.py, and queue what follows.
 
 Retry policy: none of these tasks is retried by Celery. A delivery's retries live in its
 row (`next_attempt_at`, exponential backoff) and beat's sweep queues them, so nothing
 depends on a countdown that outlives the broker's visibility timeout, and a task that runs
-twice does nothing the second time (the claim fails)."""
+twice does nothing the second time (the claim fails).
+
+The certificate PDF is the exception: `render_certificate_pdf` is retried by Celery with
+exponential backoff capped at five minutes (well inside the visibility timeout), since
+nothing is sent anywhere and a run for a version already stored does nothing. What its
+retries do not save (broker down, worker gone) the `render_missing_pdfs` command queues
+again."""
 
 import logging
 import threading
@@ -14,7 +20,7 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from certification import expiry, notifications
+from certification import certificate_pdf, expiry, notifications
 from certification.models import Heartbeat
 
 logger = logging.getLogger(__name__)
@@ -80,6 +86,19 @@ def sweep_outbox():
     queue(dispatch_event, events)
     queue(deliver, deliveries)
     return {"events": len(events), "deliveries": len(deliveries)}
+
+
+@shared_task(
+    name="certification.render_certificate_pdf",
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    max_retries=6,
+    retry_backoff=10,
+    retry_backoff_max=300,
+    retry_jitter=True,
+)
+def render_certificate_pdf(certificate_id):
+    return certificate_pdf.render_and_store(int(certificate_id))
 
 
 @shared_task(name="certification.send_expiry_reminders", ignore_result=True)

@@ -52,6 +52,12 @@ def _signing_keys_in_a_temporary_folder(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path):
+    # Certificate PDFs and uploaded documents never land in the working tree's var/.
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def _celery_tasks_run_in_process(request, settings):
     """Tasks run eagerly and inline (not in a thread) in every test, whatever the broker
     environment says; only the tests marked `worker` talk to a real worker."""

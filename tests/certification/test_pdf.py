@@ -377,6 +377,14 @@ def test_trimmed_user_agent_stylesheet_gives_the_same_pdf(code, monkeypatch):
     assert render_certificate_pdf(context) == trimmed
 
 
+def test_renewal_names_the_certificate_it_renews_in_three_languages():
+    context = sample_context("AZ")
+    context["renews"] = "MCA-AZ-2025-000042-51"
+    text = pdf_text(render_certificate_pdf(context))
+    label = LABELS["renews"]
+    assert f"{label['en']} / {label['ru']} / {label['az']}: MCA-AZ-2025-000042-51" in text
+
+
 def test_writes_a_sample_for_people_to_open():
     SAMPLE_PDF.parent.mkdir(exist_ok=True)
     SAMPLE_PDF.write_bytes(render_certificate_pdf(sample_context("UZ")))
