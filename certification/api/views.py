@@ -4,24 +4,29 @@ call one service or selector, and render the fresh object."""
 from django import forms
 from django.contrib.auth import authenticate
 from django.db.models import Prefetch
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
+    inline_serializer,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from certification import policy, services
+from certification import certificate_pdf, policy, services
 from certification.api import serializers as s
 from certification.api.throttling import AddressThrottle, AuthThrottle
 from certification.exceptions import NotFound, ValidationFailed
@@ -446,6 +451,18 @@ def _certificate_action(service, summary):
     return schema(action(detail=True, methods=["post"])(view))
 
 
+class _JSONWhateverTheClientAccepts(BaseContentNegotiation):
+    """For the PDF download: a PDF reader asks with `Accept: application/pdf`, which must
+    not turn its 202, 304 and error answers into 406; those are JSON, the PDF itself is a
+    file response that no renderer touches."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0]
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Certificates the caller may see",
@@ -484,6 +501,84 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         services.certificate_reinstate, "Reinstate a suspended certificate"
     )
     revoke = _certificate_action(services.certificate_revoke, "Revoke for good (reason needed)")
+
+    @extend_schema(
+        summary="The certificate as a PDF (one A4 page)",
+        description=(
+            "For the holder, reviewers of the issuing state, customs and the secretariat "
+            "(404 to anyone else). The PDF is rendered shortly after the approval: until "
+            'then the answer is 202 with `{"status": "being_prepared", "retry_after": '
+            "seconds}` and a `Retry-After` header; ask again after that many seconds. "
+            "The `ETag` is the file's SHA-256; `If-None-Match` with it answers 304."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "If-None-Match",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="The ETag of a copy already held: 304 if it is still current.",
+            ),
+            OpenApiParameter(
+                "ETag",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[200, 304],
+                description="The PDF's SHA-256 in hex, quoted.",
+            ),
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[202],
+                description="Seconds to wait before asking again.",
+            ),
+        ],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description='The PDF, `Content-Disposition: inline; filename="<number>.pdf"`.',
+            ),
+            202: OpenApiResponse(
+                inline_serializer(
+                    "CertificatePdfPreparing",
+                    {
+                        "status": serializers.ChoiceField(choices=["being_prepared"]),
+                        "retry_after": serializers.IntegerField(),
+                    },
+                ),
+                description="Being rendered; ask again after `retry_after` seconds.",
+            ),
+            304: OpenApiResponse(description="Not modified: `If-None-Match` is current."),
+            **errors(*COMMON),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=_JSONWhateverTheClientAccepts,
+    )
+    def pdf(self, request, number=None):
+        certificate = self._fresh(number)
+        file = certificate_pdf.open_stored(certificate)
+        if file is None:
+            seconds = certificate_pdf.RETRY_AFTER_SECONDS
+            return Response(
+                {"status": "being_prepared", "retry_after": seconds},
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Retry-After": str(seconds)},
+            )
+        etag = f'"{certificate.pdf_sha256}"'
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
+            file.close()
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
+        response = FileResponse(
+            file, content_type="application/pdf", filename=f"{certificate.number}.pdf"
+        )
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 class MemberStateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
