@@ -385,6 +385,15 @@ def test_renewal_names_the_certificate_it_renews_in_three_languages():
     assert f"{label['en']} / {label['ru']} / {label['az']}: MCA-AZ-2025-000042-51" in text
 
 
+def test_fonts_are_subset_by_harfbuzz():
+    # Without libharfbuzz-subset0 WeasyPrint falls back to fontTools and every certificate
+    # takes several times longer (README, "System packages"; .ci/run installs it).
+    from weasyprint.text.ffi import harfbuzz, harfbuzz_subset
+
+    assert harfbuzz_subset, "apt-get install libharfbuzz-subset0"
+    assert harfbuzz.hb_version_atleast(4, 1, 0)
+
+
 def test_writes_a_sample_for_people_to_open():
     SAMPLE_PDF.parent.mkdir(exist_ok=True)
     SAMPLE_PDF.write_bytes(render_certificate_pdf(sample_context("UZ")))
