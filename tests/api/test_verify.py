@@ -11,21 +11,10 @@ from certification.models import Application
 from certification.numbering import format_number
 from tests.api.conftest import assert_error, client_for
 from tests.certification.conftest import Flow
+from tests.certification.test_verification import VERIFY_KEYS
 from tests.factories import CustomsFactory, ReviewerFactory, SecretariatFactory
 
 S = Application.Status
-VERIFY_KEYS = {
-    "number",
-    "status",
-    "valid_from",
-    "valid_until",
-    "product",
-    "producer",
-    "issuing_authority",
-    "origin_criterion",
-    "token",
-    "checked_at",
-}
 
 
 @pytest.fixture
