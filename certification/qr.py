@@ -5,12 +5,14 @@ ISO/IEC 18004:2015 section 7.8 has the encoder try all eight data mask patterns 
 the one whose symbol scores the lowest penalty (7.8.3.1: runs of one colour, 2x2 blocks,
 finder-like 1:1:3:1:1 patterns, the share of dark modules). segno does this, and the
 placement of the codewords (7.7.3), module by module in pure Python: about 40 ms of a
-certificate's ~200 ms render. Here segno's own helpers build the codeword bit stream
-(segments, padding, Reed-Solomon blocks); the bits go into the matrix through a placement
-order computed once per version (by segno's add_codewords), and the eight masks are
-scored with whole-row operations on Python ints and strings, which give every mask the
-score segno gives it: the same choice, the same symbol (tests/certification/test_qr.py
-compares the two matrix for matrix), in a few milliseconds.
+certificate's ~200 ms render. Here segno's own helpers build the data bit stream
+(segments, terminator, padding); the Reed-Solomon error correction (7.5.2) divides with a
+table per generator polynomial, a whole codeword per step, where segno multiplies term by
+term; the bits go into the matrix through a placement order computed once per version (by
+segno's add_codewords), and the eight masks are scored with whole-symbol operations on
+one Python int (every row and column packed into it) and its string, which give every
+mask the score segno gives it: the same choice, the same symbol
+(tests/certification/test_qr.py compares the two matrix for matrix), in about 1.5 ms.
 
 This follows segno's `encoder._encode` step by step; segno is pinned in requirements.txt
 and the comparison test catches any change in it.
@@ -32,14 +34,32 @@ _TO_MODULES = bytes.maketrans(b"01", b"\x00\x01")
 _FROM_MODULES = bytes.maketrans(b"\x00\x01", b"01")
 
 
+# The rows and then the columns of a symbol, as "0"/"1" lines, each behind four light
+# modules and the last followed by four more: one text, and one int of the same bits. The
+# scoring of a mask reads every line of both directions at once from it.
+_GAP = 4
+
+
+def _pack(rows, columns, width: int) -> int:
+    """Rows and columns given as one int per line (bit width-1-j is module j) as the
+    packed int: line k from the top (rows first) at text offset _GAP + k * (width + _GAP)."""
+    line = f"0{width}b"
+    gap = "0" * _GAP
+    return int(gap.join(format(bits, line) for bits in (*rows, *columns)) + gap, 2)
+
+
+def _packed_text(packed: int, width: int) -> str:
+    return format(packed, f"0{_GAP + 2 * width * (width + _GAP)}b")
+
+
 @functools.cache
 def _layout(version: int):
-    """What every symbol of `version` shares, as one int per row (bit width-1-j is column j)
-    and per column: the function patterns as segno lays them out before masking (format
-    and version areas reserved as light), and each mask pattern within the encoding
-    region; plus the placement of the codeword bits as two getters that pick, for every
-    module row by row and column by column, its bit of the stream (the stream's last index
-    is a light module, for modules outside the region)."""
+    """What every symbol of `version` shares, packed (see _pack): the function patterns as
+    segno lays them out before masking (format and version areas reserved as light), and
+    each mask pattern within the encoding region; plus the placement of the codeword bits
+    as a getter that picks, for every position of the packed text, its bit of the stream
+    (the stream's last index is a light module, for the gaps and for modules outside the
+    region)."""
     width = encoder.calc_matrix_size(version)
     patterns = encoder.make_matrix(width, width)
     encoder.add_finder_patterns(patterns, width, width)
@@ -47,20 +67,20 @@ def _layout(version: int):
     # The dark module (row -8, column 8) lies in the reserved format area: light while
     # the masks are scored, set with the format information afterwards, as segno does.
 
-    def grid(predicate):
-        rows = tuple(
+    def packed(predicate):
+        rows = [
             sum(1 << (width - 1 - j) for j in range(width) if predicate(i, j)) for i in range(width)
-        )
-        columns = tuple(
+        ]
+        columns = [
             sum(1 << (width - 1 - i) for i in range(width) if predicate(i, j)) for j in range(width)
-        )
-        return rows, columns
+        ]
+        return _pack(rows, columns, width)
 
     def in_region(i, j):
         return patterns[i][j] > 0x1
 
-    fixed = grid(lambda i, j: patterns[i][j] == 0x1)
-    masks = [grid(lambda i, j, m=mask: in_region(i, j) and m(i, j)) for mask in _MASKS]
+    fixed = packed(lambda i, j: patterns[i][j] == 0x1)
+    masks = [packed(lambda i, j, m=mask: in_region(i, j) and m(i, j)) for mask in _MASKS]
     # segno's own placement, run once with each module's index in the stream (offset by 3
     # to tell them from the pattern values 0, 1 and 2).
     size = sum(in_region(i, j) for i in range(width) for j in range(width))
@@ -71,11 +91,13 @@ def _layout(version: int):
     def stream_index(i, j):
         return placed[i][j] - 3 if in_region(i, j) else light
 
-    by_rows = operator.itemgetter(*(stream_index(i, j) for i in range(width) for j in range(width)))
-    by_columns = operator.itemgetter(
-        *(stream_index(i, j) for j in range(width) for i in range(width))
-    )
-    return width, size, fixed, masks, by_rows, by_columns
+    gap = [light] * _GAP
+    order = list(gap)
+    for i in range(width):
+        order += [stream_index(i, j) for j in range(width)] + gap
+    for j in range(width):
+        order += [stream_index(i, j) for i in range(width)] + gap
+    return width, size, fixed, masks, operator.itemgetter(*order)
 
 
 def _finder_like_penalty(text: str) -> int:
@@ -97,25 +119,25 @@ def _finder_like_penalty(text: str) -> int:
 
 @functools.cache
 def _penalty_masks(width: int) -> tuple[int, int]:
-    """Bit masks over the rows and columns packed into one int by `penalty`, each line
-    behind one separator bit: the pairs of neighbouring modules within a line (N1) and
-    the 2x2 blocks with a row above them (N2, over the rows only)."""
-    stride = width + 1
+    """Bit masks over the packed int (see _pack): the pairs of neighbouring modules within
+    a line (N1), and those of a row with a row above it (N2, over the rows only, shifted
+    down past the columns)."""
+    stride = width + _GAP
     pairs = (1 << (width - 1)) - 1
-    in_lines = sum(pairs << (k * stride) for k in range(2 * width))
-    below_a_row = sum(pairs << (k * stride) for k in range(width - 1))
+    in_lines = sum(pairs << (k * stride + _GAP) for k in range(2 * width))
+    below_a_row = sum(pairs << (k * stride + _GAP) for k in range(width - 1))
     return in_lines, below_a_row
 
 
 def penalty(rows: list[int], columns: list[int], width: int) -> int:
     """The ISO/IEC 18004:2015 7.8.3.1 penalty (N1 + N2 + N3 + N4) of a masked symbol given
     as one int per row and per column, scoring what segno's mask_scores scores."""
-    stride = width + 1
-    line = f"0{width}b"
-    lines = [format(bits, line) for bits in rows] + [format(bits, line) for bits in columns]
+    return _penalty(_pack(rows, columns, width), width)
+
+
+def _penalty(packed: int, width: int) -> int:
+    stride = width + _GAP
     in_lines, below_a_row = _penalty_masks(width)
-    # Every line in one int, lowest bits last, each behind a light separator module.
-    packed = int("0".join(lines), 2)
     # N1: 3 points for a run of five modules of one colour, one more per further module,
     # i.e. (run length - 2). A run of L equal modules is L - 1 equal neighbouring pairs;
     # `covered` keeps the pairs in runs of 4 or more of them (runs of 5 or more modules).
@@ -129,7 +151,7 @@ def penalty(rows: list[int], columns: list[int], width: int) -> int:
     same_as_next = ~(packed_rows ^ (packed_rows >> 1))
     n2 = 3 * (same_as_above & (same_as_above >> 1) & same_as_next & below_a_row).bit_count()
     # N3: 40 points per 1:1:3:1:1 pattern with four light modules on one side.
-    n3 = _finder_like_penalty("0000" + "0000".join(lines) + "0000")
+    n3 = _finder_like_penalty(_packed_text(packed, width))
     # N4: 10 points per 5 % the dark share strays from 50 %.
     dark = packed_rows.bit_count()
     n4 = 10 * int(abs(float(dark) / (width**2) * 100 - 50) / 5)
@@ -139,8 +161,38 @@ def penalty(rows: list[int], columns: list[int], width: int) -> int:
 def make(data: str, *, error: str) -> segno.QRCode:
     """The QR code (never micro, error level as given, not boosted) that
     `segno.make(data, error=error, boost_error=False, micro=False)` makes."""
-    # segno.encoder._encode up to the placement, with segno's helpers.
     error = encoder.normalize_errorlevel(error)
+    segments, version, buffer = data_bits(data, error)
+    message = final_message(_to_bytes(buffer.getbits()), version, error)
+
+    width, size, fixed, masks, placement = _layout(version)
+    # The stream fills the region; the 0, 3, 4 or 7 bits left over are light (7.6).
+    if not 0 <= size - 8 * len(message) < 8:  # pragma: no cover - segno's capacities
+        raise ValueError(f"{len(message)} codewords for {size} modules")
+    bits = _to_bits(message).ljust(size + 1, b"\x00")
+    # The codewords alone (light outside the region), packed.
+    codewords = int(bytes(placement(bits)).translate(_FROM_MODULES), 2)
+    best = None
+    for number, mask in enumerate(masks):
+        masked = fixed | (codewords ^ mask)
+        score = _penalty(masked, width)
+        if best is None or score < best[0]:  # the first of equal scores wins, as in segno
+            best = score, number, masked
+    _, mask_number, masked = best
+    text = _packed_text(masked, width).encode()
+    stride = width + _GAP
+    matrix = tuple(
+        bytearray(text[offset : offset + width].translate(_TO_MODULES))
+        for offset in range(_GAP, _GAP + width * stride, stride)
+    )
+    encoder.add_format_info(matrix, version, error, mask_number)
+    encoder.add_version_info(matrix, version)
+    return segno.QRCode(encoder.Code(matrix, version, error, mask_number, segments))
+
+
+def data_bits(data: str, error: int) -> tuple[list, int, encoder.Buffer]:
+    """segno.encoder._encode up to the error correction, with segno's helpers: the
+    segments, the version and the data bit stream (one byte 0/1 per bit)."""
     segments = encoder.prepare_data(data, None, None)
     version = encoder.find_version(segments, error, eci=False, micro=False)
     buffer = encoder.Buffer()
@@ -150,35 +202,68 @@ def make(data: str, *, error: str) -> segno.QRCode:
     encoder.write_terminator(buffer, capacity, None, len(buffer))
     encoder.write_padding_bits(buffer, version, len(buffer))
     encoder.write_pad_codewords(buffer, version, capacity, len(buffer))
-    stream = encoder.make_final_message(version, error, buffer).getbits()
+    return segments, version, buffer
 
-    width, size, (fixed, fixed_t), masks, by_rows, by_columns = _layout(version)
-    if len(stream) != size:  # pragma: no cover - segno fills the region exactly
-        raise ValueError(f"{len(stream)} bits for {size} modules")
-    bits = bytes(stream) + b"\x00"
-    # The codewords alone (0 outside the region), one int per row and per column.
-    codewords = _ints(bytes(by_rows(bits)), width)
-    codewords_t = _ints(bytes(by_columns(bits)), width)
-    best = None
-    for number, (mask, mask_t) in enumerate(masks):
-        rows = [fixed[i] | (codewords[i] ^ mask[i]) for i in range(width)]
-        columns = [fixed_t[j] | (codewords_t[j] ^ mask_t[j]) for j in range(width)]
-        score = penalty(rows, columns, width)
-        if best is None or score < best[0]:  # the first of equal scores wins, as in segno
-            best = score, number, rows
-    _, mask_number, rows = best
-    matrix = tuple(
-        bytearray(format(bits, f"0{width}b").encode().translate(_TO_MODULES)) for bits in rows
+
+def final_message(data: bytes, version: int, error: int) -> bytes:
+    """The data codewords split into blocks, each block's Reed-Solomon error correction
+    codewords, and both interleaved (ISO/IEC 18004:2015 7.5.2 and 7.6): what segno's
+    make_final_message gives, as bytes, without segno's bit-by-bit loops."""
+    blocks, corrections = [], []
+    start = 0
+    for info in consts.ECC[version][error]:
+        table = _division_table(info.num_total - info.num_data)
+        for _ in range(info.num_blocks):
+            block = data[start : start + info.num_data]
+            start += info.num_data
+            blocks.append(block)
+            corrections.append(_remainder(block, info.num_total - info.num_data, table))
+    # segno pads data that ends on a codeword boundary with a whole zero codeword, which
+    # runs past the capacity when the data fills it: the blocks ignore it, as segno's do.
+    if start > len(data):  # pragma: no cover - the buffer is padded to the capacity
+        raise ValueError(f"{len(data)} data codewords, {start} expected")
+    # Codeword i of every block in turn; the blocks of the second group are one longer.
+    longest = max(map(len, blocks))
+    data_part = bytes(block[i] for i in range(longest) for block in blocks if i < len(block))
+    corrections_part = b"".join(bytes(column) for column in zip(*corrections, strict=True))
+    return data_part + corrections_part
+
+
+@functools.cache
+def _division_table(degree: int) -> tuple[int, ...]:
+    """For each value c of the leading coefficient, c times the generator polynomial of
+    `degree` (ISO/IEC 18004:2015 Annex A, in GF(256) by x^8+x^4+x^3+x^2+1) without its
+    leading term, as one int of `degree` bytes: one step of the polynomial division."""
+    log, exp = consts.GALIOS_LOG, consts.GALIOS_EXP
+    generator = consts.GEN_POLY[degree]  # the logarithms of the coefficients
+    return (0,) + tuple(
+        int.from_bytes(bytes(exp[log[c] + g] for g in generator), "big") for c in range(1, 256)
     )
-    encoder.add_format_info(matrix, version, error, mask_number)
-    encoder.add_version_info(matrix, version)
-    return segno.QRCode(encoder.Code(matrix, version, error, mask_number, segments))
 
 
-def _ints(modules: bytes, width: int) -> list[int]:
-    # Modules (bytes 0/1), line after line, as one int per line.
-    text = modules.translate(_FROM_MODULES)
-    return [int(text[start : start + width], 2) for start in range(0, len(text), width)]
+def _remainder(block: bytes, degree: int, table: tuple[int, ...]) -> bytes:
+    # The error correction codewords: the block times x^degree modulo the generator, the
+    # remainder kept as one int and shifted a codeword at a time (a Reed-Solomon LFSR).
+    remainder, top, mask = 0, 8 * (degree - 1), (1 << 8 * degree) - 1
+    for codeword in block:
+        remainder = ((remainder << 8) & mask) ^ table[(remainder >> top) ^ codeword]
+    return remainder.to_bytes(degree, "big")
+
+
+def _to_bytes(bits: bytearray) -> bytes:
+    # A bit buffer (one byte 0/1 per bit) as codewords, the last one filled up with zero
+    # bits as segno's Buffer.toints does.
+    bits = bytes(bits).translate(_FROM_MODULES).ljust(-(-len(bits) // 8) * 8, b"0")
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def _to_bits(codewords: bytes) -> bytes:
+    # Codewords as one byte 0/1 per bit, most significant bit first.
+    return (
+        format(int.from_bytes(codewords, "big"), f"0{8 * len(codewords)}b")
+        .encode()
+        .translate(_TO_MODULES)
+    )
 
 
 def png(code: segno.QRCode, *, border: int = 4) -> bytes:

@@ -65,3 +65,19 @@ def test_png_has_one_pixel_per_module_and_a_light_quiet_zone():
                 inside = 4 <= x < width + 4 and 4 <= y < width + 4
                 dark = inside and code.matrix[y - 4][x - 4] == 1
                 assert pixels[x, y] == (0 if dark else 255), (x, y)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.text(alphabet=ALPHABET, min_size=1, max_size=900), error=st.sampled_from("lm"))
+def test_final_message_is_segnos(data, error):
+    # The codewords with their Reed-Solomon error correction, interleaved (ISO/IEC
+    # 18004:2015 7.5.2, 7.6), against segno's make_final_message for the same buffer.
+    from segno import encoder
+
+    level = encoder.normalize_errorlevel(error)
+    _, version, buffer = qr.data_bits(data, level)
+    theirs = bytes(encoder.make_final_message(version, level, buffer).getbits())
+
+    ours = qr.final_message(qr._to_bytes(buffer.getbits()), version, level)
+    assert qr._to_bits(ours) == theirs[: 8 * len(ours)]
+    assert not any(theirs[8 * len(ours) :])  # segno's remainder bits, all light
