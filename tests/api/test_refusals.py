@@ -388,6 +388,8 @@ def test_throttled_callers_get_429_with_retry_after(manufacturer, monkeypatch):
         "THROTTLE_RATES",
         {"address": "1000/min", "token": "3/min", "customs": "5/min", "auth": "30/min"},
     )
+    # Mid-minute: the sliding window weighs the previous minute, never a calendar boundary.
+    monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: 1_000_030.0)
     client = client_for(manufacturer)
     statuses = [client.get("/api/v1/producers/").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -413,6 +415,9 @@ def test_application_filter_refuses_ids_beyond_the_database(flow):
 
 def test_ids_beyond_the_database_are_404(flow):
     member = client_for(flow.member)
-    for path in ("/api/v1/products/99999999999999999999999/",
-                 "/api/v1/applications/2e24/", "/api/v1/producers/-1/"):
+    for path in (
+        "/api/v1/products/99999999999999999999999/",
+        "/api/v1/applications/2e24/",
+        "/api/v1/producers/-1/",
+    ):
         assert_error(member.get(path), 404, "not_found")
