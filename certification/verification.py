@@ -31,12 +31,13 @@ from zoneinfo import ZoneInfo
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.authtoken.models import Token
 
 from certification import lifecycle, signing
 from certification.exceptions import NotFound
 from certification.models import Certificate
 from certification.numbering import InvalidNumber, parse_number
-from registry.models import Authority, MemberState, Producer
+from registry.models import Authority, MemberState, Producer, User
 
 __all__ = [
     "MAX_BULK",
@@ -45,10 +46,14 @@ __all__ = [
     "INVALID_NUMBER",
     "Record",
     "TokenCheck",
+    "canonical",
     "check_token",
+    "Clock",
+    "fetch_for_token",
     "find",
     "verify_many",
     "verify_number",
+    "verify_object",
 ]
 
 MAX_BULK = 1000
@@ -95,13 +100,21 @@ def _sql(where):
     state = MemberState._meta.db_table
     authority = Authority._meta.db_table
     # `->>` reads a key of the snapshot as text on PostgreSQL (jsonb) and SQLite >= 3.38.
+    # Each column is named after its Record field, so that the query can also be a subquery
+    # (_WITH_ACCOUNT) whose columns are read with `v.*`.
     return f"""
-        SELECT c.number, c.status, c.valid_from, c.valid_until,
-               c.product_snapshot ->> 'name', c.product_snapshot ->> 'hs_code',
-               c.producer_snapshot ->> 'legal_name', c.producer_snapshot ->> 'member_state',
-               c.producer_snapshot ->> 'tax_id', c.producer_snapshot ->> 'kind',
-               c.member_state_id, a.name, c.origin_criterion, c.token, s.time_zone,
-               c.status_reason, c.status_changed_at
+        SELECT c.number AS "number", c.status AS "status",
+               c.valid_from AS "valid_from", c.valid_until AS "valid_until",
+               c.product_snapshot ->> 'name' AS "product_name",
+               c.product_snapshot ->> 'hs_code' AS "hs_code",
+               c.producer_snapshot ->> 'legal_name' AS "producer_name",
+               c.producer_snapshot ->> 'member_state' AS "producer_country",
+               c.producer_snapshot ->> 'tax_id' AS "tax_id",
+               c.producer_snapshot ->> 'kind' AS "producer_kind",
+               c.member_state_id AS "authority_code", a.name AS "authority_name",
+               c.origin_criterion AS "origin_criterion", c.token AS "token",
+               s.time_zone AS "time_zone", c.status_reason AS "status_reason",
+               c.status_changed_at AS "status_changed_at"
           FROM {certificate} c
           JOIN {state} s ON s.code = c.member_state_id
           LEFT JOIN {authority} a ON a.member_state_id = c.member_state_id
@@ -111,6 +124,24 @@ def _sql(where):
 
 _ONE = _sql("c.number = %s")
 _MANY_POSTGRESQL = _sql("c.number = ANY(%s)")
+
+# The account of an API token and the certificate with a number, in one round trip: no row
+# for an unknown token, NULL certificate columns for an unknown number. Parameters: the
+# number, then the token's key.
+ACCOUNT_COLUMNS = ("id", "is_active", "role")
+_WITH_ACCOUNT = """
+    SELECT {columns}, v.*
+      FROM {token} t
+      JOIN {user} u ON u.{pk} = t.user_id
+      LEFT JOIN ({one}) v ON 1 = 1
+     WHERE t.key = %s
+""".format(  # noqa: S608 - table and column names come from the models
+    columns=", ".join(f"u.{User._meta.get_field(name).column}" for name in ACCOUNT_COLUMNS),
+    token=Token._meta.db_table,
+    user=User._meta.db_table,
+    pk=User._meta.pk.column,
+    one=_ONE,
+)
 
 
 def query(sql, params):
@@ -183,9 +214,27 @@ def _fetch(numbers):
         sql = _sql(f"c.number IN ({placeholders})")
         params = list(numbers)
     rows = query(sql, params)
-    if connection.vendor == "postgresql":
-        return {row[0]: Record._make(row) for row in rows}
-    return {row[0]: _from_text(Record._make(row)) for row in rows}
+    return {row[0]: _record(row) for row in rows}
+
+
+def _record(columns):
+    record = Record._make(columns)
+    return record if connections[DATABASE].vendor == "postgresql" else _from_text(record)
+
+
+def fetch_for_token(key, number):
+    """``(account, record)`` for an API token's key and a canonical number, in one query:
+    None when no token has this key; record None when no certificate has this number. The
+    account is a User with only ACCOUNT_COLUMNS loaded (enough for the policy and the
+    throttles)."""
+    rows = query(_WITH_ACCOUNT, [number, key])
+    if not rows:
+        return None
+    row = rows[0]
+    split = len(ACCOUNT_COLUMNS)
+    account = User.from_db(DATABASE, ACCOUNT_COLUMNS, row[:split])
+    record = None if row[split] is None else _record(row[split:])
+    return account, record
 
 
 def _from_text(record):
@@ -207,7 +256,7 @@ def _from_text(record):
     )
 
 
-class _Clock:
+class Clock:
     """One moment per call: every number in a batch is judged at the same instant, each in
     its issuing state's calendar."""
 
@@ -226,7 +275,7 @@ class _Clock:
         return lifecycle.derived_status(record, today=self.today(record.time_zone))
 
 
-def _verify_object(record, clock):
+def verify_object(record, clock):
     return {
         "number": record.number,
         "status": clock.status(record),
@@ -245,7 +294,7 @@ def _verify_object(record, clock):
     }
 
 
-def _canonical(text):
+def canonical(text):
     """The canonical number for a text parse_number accepts (raises InvalidNumber): the text
     stripped and upper-cased, which is exactly str(parse_number(text)) without working out
     the check digits a second time."""
@@ -259,11 +308,11 @@ def verify_number(text, *, now=None):
     Raises InvalidNumber (``str(error)`` is the reason) for a malformed or mistyped number,
     before any query, and NotFound when no certificate has this number.
     """
-    number = _canonical(text)
+    number = canonical(text)
     record = _fetch([number]).get(number)
     if record is None:
         raise NotFound(_("No certificate has the number %(number)s.") % {"number": number})
-    return _verify_object(record, _Clock(now))
+    return verify_object(record, Clock(now))
 
 
 def verify_many(texts, *, now=None):
@@ -275,12 +324,12 @@ def verify_many(texts, *, now=None):
     parsed = []
     for text in texts:
         try:
-            parsed.append(_canonical(text))
+            parsed.append(canonical(text))
         except InvalidNumber as error:
             parsed.append(error)
     wanted = list(dict.fromkeys(n for n in parsed if isinstance(n, str)))
     records = _fetch(wanted)
-    clock = _Clock(now)
+    clock = Clock(now)
     results = []
     for text, number in zip(texts, parsed, strict=True):
         if isinstance(number, InvalidNumber):
@@ -290,7 +339,7 @@ def verify_many(texts, *, now=None):
         if record is None:
             results.append({"number": number, "status": NOT_FOUND})
         else:
-            results.append(_verify_object(record, clock))
+            results.append(verify_object(record, clock))
     return results
 
 
@@ -318,10 +367,10 @@ def find(number, *, now=None):
     record = _fetch([number]).get(number)
     if record is None:
         return None
-    clock = _Clock(now)
+    clock = Clock(now)
     changed = record.status_changed_at
     changed_on = changed.astimezone(ZoneInfo(record.time_zone)).date() if changed else None
-    return Found(record, _verify_object(record, clock), clock.status(record), changed_on)
+    return Found(record, verify_object(record, clock), clock.status(record), changed_on)
 
 
 @dataclass

@@ -6,8 +6,9 @@
 for customs officers, reviewers and the secretariat. The views are deliberately lean (the
 verify objects are plain dicts from certification.verification, no ModelSerializer): this is
 the endpoint border posts and customs systems call all day. The global authentication and
-throttles apply as everywhere else. The serializers below describe the schema and check the
-bulk request's shape; they never touch a model.
+throttles apply as everywhere else. A GET with an API token is usually answered before it
+gets here, with the same body and headers, by certification.api.fastpath. The serializers
+below describe the schema and check the bulk request's shape; they never touch a model.
 """
 
 import json
@@ -249,7 +250,7 @@ class VerifyView(APIView):
     )
     def get(self, request, number):
         try:
-            return _json(verification.verify_number(number))
+            return json_response(verification.verify_number(number))
         except InvalidNumber as error:
             raise _invalid(error) from None
 
@@ -309,10 +310,10 @@ class VerifyBulkView(APIView):
             data = VerifyBulkSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             numbers = data.validated_data["numbers"]
-        return _json({"results": verification.verify_many(numbers)})
+        return json_response({"results": verification.verify_many(numbers)})
 
 
-def _json(data):
+def json_response(data, status=200):
     """The answer as DRF's JSONRenderer writes it (compact, UTF-8), without the renderer
     and template-response machinery in between."""
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -320,7 +321,7 @@ def _json(data):
         content = body.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate echoed back from an invalid number
         content = json.dumps(data, separators=(",", ":"), allow_nan=False).encode("ascii")
-    return HttpResponse(content, content_type="application/json")
+    return HttpResponse(content, content_type="application/json", status=status)
 
 
 def _invalid(error):

@@ -288,6 +288,6 @@ def test_the_first_query_of_a_request_stands_in_for_the_health_check(monkeypatch
 )
 def test_canonical_form_is_the_parsed_number(text):
     from certification.numbering import parse_number
-    from certification.verification import _canonical
+    from certification.verification import canonical
 
-    assert _canonical(text) == str(parse_number(text))
+    assert canonical(text) == str(parse_number(text))
