@@ -13,8 +13,9 @@ API view would say:
 - the same policy (policy.can_verify_certificates) and the same throttles as the view
   (VerifyView.throttle_classes), judged in one read of their counters and counted in one
   write (throttling.allow_all), each request once;
-- the same body (verification.verify_object, or the `not_found` error in the caller's
-  language) and the same headers (Allow, Vary, Content-Language, X-Frame-Options,
+- the same Host check (ALLOWED_HOSTS, as CommonMiddleware does: a 400 otherwise), the same
+  body (verification.verify_object, or the `not_found` error in the caller's language)
+  and the same headers (Allow, Vary, Content-Language, X-Frame-Options,
   Content-Length), which a test compares with the full stack's.
 
 Anything else goes on through the full stack untouched and is answered there: no or another
@@ -84,6 +85,8 @@ class VerifyFastPath:
         key = _token_key(request.META.get("HTTP_AUTHORIZATION"))
         if key is None:
             return None
+        # The Host check of CommonMiddleware (ALLOWED_HOSTS): DisallowedHost, a 400.
+        request.get_host()
         try:
             number = verification.canonical(text)
         except InvalidNumber:

@@ -133,6 +133,16 @@ def test_the_full_stack_answers_what_the_short_way_does_not(flow, certificate, c
     assert fast_calls == [None] * len(cases)
 
 
+def test_a_host_not_allowed_is_refused_as_on_the_full_stack(
+    certificate, customs, without_fast_path
+):
+    fast = client_for(customs).get(_path(certificate.number), HTTP_HOST="evil.example")
+    without_fast_path()
+    full = client_for(customs).get(_path(certificate.number), HTTP_HOST="evil.example")
+    assert fast.status_code == full.status_code == 400
+    assert b"MCA-" not in fast.content
+
+
 def test_a_session_is_answered_by_the_full_stack(certificate, fast_calls):
     secretariat = SecretariatFactory()
     client = client_for()
