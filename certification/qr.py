@@ -32,6 +32,7 @@ _MASKS = encoder.get_data_mask_functions(is_micro=False)
 _FINDER_LIKE = "1011101"
 _TO_MODULES = bytes.maketrans(b"01", b"\x00\x01")
 _FROM_MODULES = bytes.maketrans(b"\x00\x01", b"01")
+_TO_GREY = bytes.maketrans(b"\x00\x01", b"\xff\x00")  # dark modules black
 
 
 # The rows and then the columns of a symbol, as "0"/"1" lines, each behind four light
@@ -267,34 +268,28 @@ def _to_bits(codewords: bytes) -> bytes:
 
 
 def png(code: segno.QRCode, *, border: int = 4) -> bytes:
-    """The symbol as a 1-bit greyscale PNG at one pixel per module, with a light quiet zone
-    of `border` modules: a few row-sized operations instead of segno's pixel loop."""
-    width = len(code.matrix)
-    size = width + 2 * border
-    padding = -size % 8  # each PNG row is whole bytes
-    light_row = (1 << size) - 1
-    rows = [light_row] * border
-    # PNG greyscale: 1 is white, so dark modules (1 in the matrix) are flipped.
-    dark_to_zero = (1 << width) - 1
-    edge = ((1 << border) - 1) << (width + border) | ((1 << border) - 1)
-    rows += [edge | ((_row_int(row) ^ dark_to_zero) << border) for row in code.matrix]
-    rows += [light_row] * border
-    row_bytes = (size + padding) // 8
-    raw = b"".join(b"\x00" + (bits << padding).to_bytes(row_bytes, "big") for bits in rows)
+    """The symbol as an 8-bit greyscale PNG at one pixel per module (black on white), with
+    a light quiet zone of `border` modules. 8 bits rather than 1: WeasyPrint turns any
+    other PNG mode into RGB before writing it into the PDF, three times the data to
+    convert and compress again; a greyscale image goes in as it is."""
+    size = len(code.matrix) + 2 * border
+    quiet_row = b"\x00" + b"\xff" * size  # each row behind its filter type byte, 0: none
+    quiet_edge = b"\xff" * border
+    rows = [quiet_row] * border
+    rows += [
+        b"\x00" + quiet_edge + bytes(row).translate(_TO_GREY) + quiet_edge for row in code.matrix
+    ]
+    rows += [quiet_row] * border
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return (
             struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
         )
 
-    header = struct.pack(">IIBBBBB", size, size, 1, 0, 0, 0, 0)  # 1 bit, greyscale
+    header = struct.pack(">IIBBBBB", size, size, 8, 0, 0, 0, 0)  # 8 bits, greyscale
     return (
         b"\x89PNG\r\n\x1a\n"
         + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
         + chunk(b"IEND", b"")
     )
-
-
-def _row_int(row: bytearray) -> int:
-    return int(bytes(row).translate(_FROM_MODULES), 2)
