@@ -278,8 +278,8 @@ def qr_code(data: str) -> segno.QRCode:
 
 
 def qr_png(data: str) -> bytes:
-    """The QR code as a 1-bit PNG at one pixel per module, with the standard 4-module quiet
-    zone. The stylesheet scales it to its printed size with `image-rendering: pixelated`
+    """The QR code as a greyscale PNG at one pixel per module, with the standard 4-module
+    quiet zone. The stylesheet scales it to its printed size with `image-rendering: pixelated`
     (the PDF image says /Interpolate false), so every module prints as a crisp square at
     any resolution. Drawn as SVG instead, its thousands of path segments cost WeasyPrint
     tens of milliseconds per page to parse and write out; the PNG takes well
@@ -422,9 +422,19 @@ def render_certificate_pdf(context: dict) -> bytes:
         return document.write_pdf()
 
 
+# The brand mark as WeasyPrint parsed it, kept for every later render. WeasyPrint's image
+# cache is keyed by URL, and the QR code has the same URL on every certificate, so each
+# render starts from a fresh copy holding the mark alone.
+_shared_images: dict = {}
+
+
 def _render(html: str, resources: URLFetcher) -> weasyprint.Document:
     page = _CertificateHTML(string=html, base_url=BASE_URL, url_fetcher=resources)
-    return page.render(stylesheets=[_stylesheet()], font_config=FONT_CONFIG)
+    images = dict(_shared_images)
+    document = page.render(stylesheets=[_stylesheet()], font_config=FONT_CONFIG, cache=images)
+    if images.get(MARK_URL) is not None:
+        _shared_images.setdefault(MARK_URL, images[MARK_URL])
+    return document
 
 
 # The rules of WeasyPrint's HTML5 user-agent stylesheet (weasyprint/css/html5_ua.css) that
