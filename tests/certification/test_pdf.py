@@ -377,6 +377,39 @@ def test_trimmed_user_agent_stylesheet_gives_the_same_pdf(code, monkeypatch):
     assert render_certificate_pdf(context) == trimmed
 
 
+@pytest.mark.parametrize("code", ["UZ", "AZ"])
+def test_xml_parser_gives_the_same_pdf_as_weasyprints_html_parser(code, monkeypatch):
+    # certification/pdf.py reads the template's markup with expat; WeasyPrint's own HTML5
+    # parser must make the very same document of it.
+    from certification import pdf
+
+    context = sample_context(code, producer='Ganja & Sons "<Nar>"', product=LONG_PRODUCT)
+    context["renews"] = f"MCA-{code}-2025-000042-51"
+    context["status_note"] = "Suspended on 01.03.2026"
+    by_expat = render_certificate_pdf(context)
+    monkeypatch.delattr(pdf._CertificateHTML, "__init__")
+    assert render_certificate_pdf(context) == by_expat
+
+
+@pytest.mark.parametrize("code", list(STATES))
+@pytest.mark.parametrize("compact", [False, True])
+def test_template_is_well_formed_xml_so_the_fast_parser_reads_it(code, compact):
+    from xml.etree import ElementTree
+
+    from certification.pdf import certificate_html
+
+    context = sample_context(code, tax_id=None)
+    context["renews"] = f"MCA-{code}-2025-000042-51"
+    context["status_note"] = "Replaces <certificate> & more"
+    ElementTree.fromstring(certificate_html(context, compact=compact))
+
+
+def test_markup_expat_refuses_still_renders():
+    # A control character is no XML, but WeasyPrint's HTML5 parser takes it.
+    context = sample_context("KG", producer="Issyk-Kul\x0bFelt Workshop LLC")
+    assert len(pypdf.PdfReader(io.BytesIO(render_certificate_pdf(context))).pages) == 1
+
+
 def test_renewal_names_the_certificate_it_renews_in_three_languages():
     context = sample_context("AZ")
     context["renews"] = "MCA-AZ-2025-000042-51"
