@@ -50,6 +50,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -782,7 +783,53 @@ end
 """
 
 
-def run_wrk(port, script, duration, connections, threads):
+# --- CPU per request -----------------------------------------------------------------------
+# Requests/s depend on what else the machine is doing; the CPU time one request costs (the
+# gunicorn workers, PostgreSQL, Redis and wrk itself, read from /proc) much less so. Its
+# ratio is what the throughput ratio would be on an otherwise idle machine.
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _stat(pid):
+    """(command name, parent pid, CPU seconds) of a process from /proc, or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    return name, int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _serving_cpu(master):
+    """{pid: CPU seconds} of a gunicorn master's workers and of every PostgreSQL and Redis
+    process on this machine."""
+    found = {}
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if entry.name.isdigit() and (stat := _stat(entry.name)) is not None:
+            name, parent, seconds = stat
+            if parent == master or name.startswith(("postgres", "redis-server")):
+                found[entry.name] = seconds
+    return found
+
+
+def run_wrk(port, script, duration, connections, threads, master=None):
+    before = _serving_cpu(master) if master else {}
+    load_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = _run_wrk(port, script, duration, connections, threads)
+    load_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if master:
+        after = _serving_cpu(master)
+        serving = sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+        load = (load_after.ru_utime + load_after.ru_stime) - (
+            load_before.ru_utime + load_before.ru_stime
+        )
+        result["cpu_ms"] = (serving + load) * 1000 / max(result["requests"], 1)
+    return result
+
+
+def _run_wrk(port, script, duration, connections, threads):
     command = [
         "wrk",
         f"-t{threads}",
@@ -987,6 +1034,7 @@ def measure(args, env, dsn, workdir, token, count):
         gunicorn("config.wsgi:application", env, args.workers, django_port) as django_,
     ):
         ports = {"floor": floor[0], "django": django_[0]}
+        masters = {"floor": floor[1].pid, "django": django_[1].pid}
         for port, process, log in (floor, django_):
             wait_ready(port, probe, headers, process, log)
             run_wrk(port, script, args.warmup, args.connections, args.threads)
@@ -994,7 +1042,14 @@ def measure(args, env, dsn, workdir, token, count):
         for _round in range(args.rounds):
             for name in ("floor", "django"):
                 runs[name].append(
-                    run_wrk(ports[name], script, args.duration, args.connections, args.threads)
+                    run_wrk(
+                        ports[name],
+                        script,
+                        args.duration,
+                        args.connections,
+                        args.threads,
+                        master=masters[name],
+                    )
                 )
         bulk_result = bulk(ports["django"], headers, count)
     report(args, runs, bulk_result, (load_before, os.getloadavg()[0]))
@@ -1035,6 +1090,7 @@ def _combined(rounds):
         "p50_ms": statistics.mean(r["p50_ms"] for r in rounds),
         "p99_ms": statistics.mean(r["p99_ms"] for r in rounds),
         "failed": sum(r["non_2xx"] + r["socket_errors"] for r in rounds),
+        "cpu_ms": sum(r["cpu_ms"] * r["requests"] for r in rounds) / max(requests, 1),
     }
 
 
@@ -1047,19 +1103,22 @@ def report(args, runs, bulk_result, load_average):
         f"existing numbers; gunicorn {args.workers} sync workers each; throttles counting "
         f"in {cache}"
     )
-    print(f"{'':14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'failed':>7}")
+    print(
+        f"{'':14} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'failed':>7} "
+        f"{'CPU ms/req':>10}"
+    )
     for index in range(args.rounds):
         for name in ("floor", "django"):
             r = runs[name][index]
             print(
                 f"{name} #{index + 1:<6} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-                f"{r['requests']:9d} {r['non_2xx'] + r['socket_errors']:7d}"
+                f"{r['requests']:9d} {r['non_2xx'] + r['socket_errors']:7d} {r['cpu_ms']:10.3f}"
             )
     floor, django_ = _combined(runs["floor"]), _combined(runs["django"])
     for name, r in (("floor", floor), ("django", django_)):
         print(
             f"{name + ' (all)':14} {r['rps']:9.0f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-            f"{r['requests']:9d} {r['failed']:7d}"
+            f"{r['requests']:9d} {r['failed']:7d} {r['cpu_ms']:10.3f}"
         )
     ratio = django_["rps"] / floor["rps"]
     p99_factor = django_["p99_ms"] / floor["p99_ms"]
@@ -1074,6 +1133,11 @@ def report(args, runs, bulk_result, load_average):
     print(
         f"django/floor p99: {p99_factor:.2f}x (target <= {TARGET_P99_FACTOR:.0f}x) "
         f"{verdict(p99_factor <= TARGET_P99_FACTOR)}"
+    )
+    print(
+        f"floor/django CPU per request (servers, PostgreSQL, Redis and wrk): "
+        f"{floor['cpu_ms'] / django_['cpu_ms']:.0%}, the throughput ratio to expect on an "
+        "otherwise idle machine"
     )
     b = bulk_result
     print(

@@ -11,6 +11,7 @@ state and year) belongs to the issuing service.
 """
 
 import re
+import string
 from dataclasses import dataclass
 
 from django.utils.translation import gettext
@@ -41,9 +42,14 @@ class InvalidNumber(ValueError):
         self.message = message
 
 
+# IBAN letter mapping: A=10 ... Z=35; digits stay as they are.
+_LETTERS = str.maketrans(
+    {letter: str(ord(letter) - ord("A") + 10) for letter in string.ascii_uppercase}
+)
+
+
 def _mapped(text: str) -> str:
-    # IBAN letter mapping: A=10 ... Z=35; digits stay as they are.
-    return "".join(str(ord(char) - ord("A") + 10) if char.isalpha() else char for char in text)
+    return text.translate(_LETTERS)
 
 
 def _body(country: str, year: int, sequence: int) -> str:
@@ -80,6 +86,10 @@ def _check_parts(country: str, year: int, sequence: int) -> None:
 def check_digits(country: str, year: int, sequence: int) -> str:
     """The two ISO 7064 MOD 97-10 check digits of a number, zero-padded (``"07"``)."""
     _check_parts(country, year, sequence)
+    return _digits(country, year, sequence)
+
+
+def _digits(country, year, sequence):
     remainder = int(_mapped(_body(country, year, sequence)) + "00") % 97
     return f"{98 - remainder:02d}"
 
@@ -95,7 +105,7 @@ class CertificateNumber:
 
     @property
     def check_digits(self) -> str:
-        return check_digits(self.country, self.year, self.sequence)
+        return _digits(self.country, self.year, self.sequence)  # parts checked on creation
 
     def __str__(self) -> str:
         return f"{PREFIX}-{self.country}-{self.year:04d}-{self.sequence:06d}-{self.check_digits}"

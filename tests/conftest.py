@@ -75,12 +75,16 @@ def _celery_tasks_run_in_process(request, settings):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    # Throttle counters live in the cache: no test inherits another's requests.
+    # No test inherits another's cached values or throttled requests.
     from django.core.cache import cache
 
+    from certification.api.throttling import forget_counts
+
     cache.clear()
+    forget_counts()
     yield
     cache.clear()
+    forget_counts()
 
 
 @pytest.fixture(autouse=True)

@@ -49,8 +49,20 @@ class _Caller:
 
     def __init__(self, request, user):
         self.META = request.META
-        self.headers = request.headers
+        self.headers = _Headers(request.META)
         self.user = user
+
+
+class _Headers:
+    """``request.headers.get(name)`` without building every header of the request."""
+
+    __slots__ = ("meta",)
+
+    def __init__(self, meta):
+        self.meta = meta
+
+    def get(self, name, default=None):
+        return self.meta.get("HTTP_" + name.upper().replace("-", "_"), default)
 
 
 class VerifyFastPath:

@@ -11,9 +11,10 @@ sliding window: the previous period's count weighted by how much of it still lie
 the last period, plus this period's count. Counting is an atomic increment.
 
 Counters live in Redis when ``CACHE_URL`` names one (production: shared by every worker),
-else in Django's cache (the embedded default: each process's memory). On Redis one script
-reads, judges and counts, atomically, in one round trip, through redis-py directly (through
-Django's cache API the same work costs five round trips, and a new client object for each).
+else in the process's memory (MemoryCounters; the embedded default). On Redis a worker
+leases places in batches (RedisCounters): one script reads, judges and counts atomically,
+through redis-py directly (through Django's cache API the same work costs five round trips,
+and a new client object for each), once per batch rather than once per request.
 
 ``allow_all`` judges a request by several throttles at once and counts it in all of them
 only when every one lets it through: the short way of the verify endpoint
@@ -22,88 +23,139 @@ counts it exactly as on every other endpoint."""
 
 import functools
 import math
+import os
+import threading
 
 from django.conf import settings
-from django.core.cache import cache as default_cache
 from rest_framework.throttling import SimpleRateThrottle
 
 from registry.models import User
 
 
-class CacheCounters:
-    """Counters in a Django cache (each process's memory on the embedded default)."""
+class MemoryCounters:
+    """Counters in this process's memory: the embedded default, where one process serves."""
 
-    def __init__(self, cache):
-        self.cache = cache
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = {}  # counter key: [count, when it may be forgotten]
 
     def allow(self, throttles):
-        found = self.cache.get_many([key for t in throttles for key in (t.key, t.previous_key)])
-        verdicts = [t.judge(found.get(t.key, 0), found.get(t.previous_key, 0)) for t in throttles]
-        if not all(verdicts):
-            return False
-        for throttle in throttles:
-            if not self.cache.add(throttle.key, 1, timeout=throttle.keep):
-                try:
-                    self.cache.incr(throttle.key)
-                except ValueError:  # expired between add and incr
-                    self.cache.add(throttle.key, 1, timeout=throttle.keep)
-        return True
+        with self._lock:
+            counts = self._counts
+            verdicts = [
+                throttle.judge(
+                    counts.get(throttle.key, _NONE)[0], counts.get(throttle.previous_key, _NONE)[0]
+                )
+                for throttle in throttles
+            ]
+            if not all(verdicts):
+                return False
+            for throttle in throttles:
+                entry = counts.get(throttle.key)
+                if entry is None:
+                    counts[throttle.key] = [1, throttle.now + throttle.keep]
+                else:
+                    entry[0] += 1
+            if len(counts) > 10_000:
+                now = throttles[0].now
+                self._counts = {key: entry for key, entry in counts.items() if entry[1] > now}
+            return True
+
+    def clear(self):
+        with self._lock:
+            self._counts = {}
+
+
+_NONE = (0, 0.0)
 
 
 class RedisCounters:
-    """Counters in Redis, judged and counted in one round trip, atomically: concurrent
-    requests of one caller can never both take the last place."""
+    """Counters in Redis, shared by every worker, with permits leased in batches.
+
+    A worker asks Redis for several places at once for a caller (a lease: up to a hundredth
+    of the rate, at most ``lease_limit``; one at a time for rates under 200 a period), then
+    spends them without asking again: one round trip per lease instead of per request. The
+    script grants only places that fit the sliding window, atomically, so the rate is never
+    exceeded, whatever the number of workers; places a worker leased and did not use before
+    the period ends are lost to that caller (at most ``lease_limit - 1`` per worker and
+    period), so it may get slightly fewer than its rate, never more."""
 
     prefix = "mca:"
+    lease_limit = 50
 
     # KEYS: per throttle, this period's and the previous period's counter. ARGV: per
-    # throttle, the previous period's weight, the rate and the timeout of a new counter.
-    # The verdict is SlidingWindowThrottle.judge's; returns it (1 or 0) and the counts read.
-    _ALLOW = """
-        local counts, allowed = {}, 1
+    # throttle, the previous period's weight, the rate, the timeout of a new counter and
+    # the places wanted. Returns per throttle the places granted (0: refused; the verdict
+    # of SlidingWindowThrottle.judge), and the two counts read.
+    _LEASE = """
+        local result = {}
         for i = 1, #KEYS / 2 do
             local current = tonumber(redis.call("GET", KEYS[2 * i - 1]) or "0")
             local previous = tonumber(redis.call("GET", KEYS[2 * i]) or "0")
-            counts[2 * i - 1], counts[2 * i] = current, previous
-            if previous * tonumber(ARGV[3 * i - 2]) + current + 1 > tonumber(ARGV[3 * i - 1]) then
-                allowed = 0
+            local room = tonumber(ARGV[4 * i - 2]) - previous * tonumber(ARGV[4 * i - 3]) - current
+            local granted = math.max(0, math.min(tonumber(ARGV[4 * i]), math.floor(room)))
+            if granted > 0 and redis.call("INCRBY", KEYS[2 * i - 1], granted) == granted then
+                redis.call("EXPIRE", KEYS[2 * i - 1], ARGV[4 * i - 1])
             end
+            table.insert(result, granted)
+            table.insert(result, current)
+            table.insert(result, previous)
         end
-        if allowed == 1 then
-            for i = 1, #KEYS / 2 do
-                if redis.call("INCR", KEYS[2 * i - 1]) == 1 then
-                    redis.call("EXPIRE", KEYS[2 * i - 1], ARGV[3 * i])
-                end
-            end
-        end
-        table.insert(counts, 1, allowed)
-        return counts
+        return result
     """
 
     def __init__(self, url):
         import redis
 
         self.client = redis.Redis.from_url(url)
-        self._allow = self.client.register_script(self._ALLOW)
+        self._lease = self.client.register_script(self._LEASE)
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._leased = {}  # counter key (its period included): places this process holds
 
     def allow(self, throttles):
+        with self._lock:
+            if self._pid != os.getpid():  # a forked worker holds none of its parent's places
+                self._pid, self._leased = os.getpid(), {}
+            wanting = [t for t in throttles if self._leased.get(t.key, 0) < 1]
+            if wanting:
+                self._ask(wanting)
+            if any(self._leased.get(t.key, 0) < 1 for t in throttles):
+                return False  # places leased for the other throttles are kept for later
+            for throttle in throttles:
+                self._leased[throttle.key] -= 1
+            return True
+
+    def _ask(self, throttles):
+        if len(self._leased) > 10_000:  # mostly keys of periods gone by
+            self._leased = {key: n for key, n in self._leased.items() if n > 0}
         keys, args = [], []
         for throttle in throttles:
             keys += [self.prefix + throttle.key, self.prefix + throttle.previous_key]
-            args += [repr(throttle.weight), throttle.num_requests, math.ceil(throttle.keep)]
-        allowed, *counts = self._allow(keys=keys, args=args)
+            size = min(self.lease_limit, max(1, throttle.num_requests // 100))
+            args += [repr(throttle.weight), throttle.num_requests, math.ceil(throttle.keep), size]
+        result = self._lease(keys=keys, args=args)
         for index, throttle in enumerate(throttles):
-            throttle.judge(counts[2 * index], counts[2 * index + 1])  # for wait()
-        return allowed == 1
+            granted, current, previous = result[3 * index : 3 * index + 3]
+            throttle.judge(current, previous)  # for wait()
+            if granted:
+                self._leased[throttle.key] = self._leased.get(throttle.key, 0) + granted
 
 
 @functools.cache
 def _counters(url):
-    return RedisCounters(url) if url else CacheCounters(default_cache)
+    return RedisCounters(url) if url else MemoryCounters()
+
+
+def forget_counts():
+    """Start every caller afresh in this process (tests; Redis counters are left alone)."""
+    counters = _counters(getattr(settings, "CACHE_URL", ""))
+    if isinstance(counters, MemoryCounters):
+        counters.clear()
 
 
 class SlidingWindowThrottle(SimpleRateThrottle):
-    counters = None  # the store; None: Redis at CACHE_URL, else Django's cache
+    counters = None  # the store; None: Redis at CACHE_URL, else this process's memory
 
     def get_counters(self):
         return self.counters or _counters(getattr(settings, "CACHE_URL", ""))

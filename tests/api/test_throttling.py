@@ -6,11 +6,10 @@ import threading
 import uuid
 
 import pytest
-from django.core.cache.backends.locmem import LocMemCache
 
 from certification.api.throttling import (
     AddressThrottle,
-    CacheCounters,
+    MemoryCounters,
     RedisCounters,
     TokenThrottle,
     allow_all,
@@ -53,7 +52,7 @@ def _allowed(counters, clock, count, caller=None, rate="10/min"):
 
 @pytest.fixture
 def memory():
-    return CacheCounters(LocMemCache(f"throttle-{uuid.uuid4()}", {}))
+    return MemoryCounters()
 
 
 @pytest.fixture
@@ -107,20 +106,17 @@ def test_allow_all_counts_all_or_nothing(counters, db):
     clock = Clock(START + 30)
     reviewer = Caller(user=ReviewerFactory())
 
-    def pair(address_rate, token_rate):
+    def pair(address_rate="5/min", token_rate="2/min"):
         return [
             _throttle(counters, clock, address_rate),
             _throttle(counters, clock, token_rate, kind=TokenThrottle),
         ]
 
-    assert [allow_all(pair("5/min", "2/min"), reviewer) for _ in range(3)] == [True, True, False]
-    # The refused request was counted by neither throttle.
-    address, token = pair("5/min", "2/min")
-    assert allow_all([address, token], reviewer) is False
-    assert (address.current, token.current) == (2, 2)
-    # An anonymous caller from the same address is judged by the address alone.
-    assert allow_all(pair("3/min", "1/min"), Caller()) is True
-    assert allow_all(pair("3/min", "1/min"), Caller()) is False
+    verdicts = [allow_all(pair(), reviewer) for _ in range(5)]
+    assert verdicts == [True, True, False, False, False]
+    # The refused requests took nothing of the address's rate: an anonymous caller from the
+    # same address (judged by the address alone) has the 3 places left.
+    assert [allow_all(pair(), Caller()) for _ in range(4)] == [True, True, True, False]
 
 
 def test_counts_on_redis_are_exact_across_concurrent_workers(redis_counters):
@@ -164,3 +160,44 @@ def test_a_counter_on_redis_expires_after_two_periods(redis_counters):
     name = redis_counters.prefix + throttle.key
     assert int(redis_counters.client.get(name)) == 2
     assert 0 < redis_counters.client.ttl(name) <= 2 * MINUTE
+
+
+def _worker(redis_counters):
+    """Another worker process: its own client and places, the same Redis counters."""
+    other = RedisCounters(REDIS_URL)
+    other.prefix = redis_counters.prefix
+    return other
+
+
+def test_a_worker_asks_redis_once_per_lease(redis_counters, monkeypatch):
+    asked = []
+    lease = redis_counters._lease
+    monkeypatch.setattr(redis_counters, "_lease", lambda **kw: asked.append(1) or lease(**kw))
+    clock = Clock(START + 30)
+    # 6000 a minute: places leased 50 at a time (a hundredth of the rate, at most 50).
+    assert all(_allowed(redis_counters, clock, 120, rate="6000/min"))
+    assert len(asked) == 3
+    throttle = _throttle(redis_counters, clock, "6000/min")
+    assert throttle.applies(Caller())
+    assert int(redis_counters.client.get(redis_counters.prefix + throttle.key)) == 150
+
+
+def test_workers_together_never_exceed_the_rate(redis_counters):
+    clock = Clock(START + 30)
+    workers = [redis_counters, _worker(redis_counters), _worker(redis_counters)]
+    # 300 a minute: leases of 3; the three workers take turns, 400 requests in all.
+    verdicts = [
+        _throttle(workers[n % 3], clock, "300/min").allow_request(Caller(), None)
+        for n in range(400)
+    ]
+    # Never more than the rate; at most two places per worker left unused in their leases.
+    assert 300 - 3 * 2 <= sum(verdicts) <= 300
+
+
+def test_a_forked_worker_holds_none_of_its_parents_places(redis_counters):
+    clock = Clock(START + 30)
+    assert _allowed(redis_counters, clock, 1, rate="6000/min") == [True]
+    assert sum(redis_counters._leased.values()) == 49
+    redis_counters._pid = -1  # as seen from a child after fork
+    assert _allowed(redis_counters, clock, 1, rate="6000/min") == [True]
+    assert sum(redis_counters._leased.values()) == 49  # a lease of its own, the old one gone
