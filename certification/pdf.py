@@ -2,8 +2,9 @@
 state's language, set in DejaVu Sans, with a QR code that carries the verification URL.
 
 Independent of the database: the caller builds a plain-data context from the certificate
-record and gets the PDF bytes back. The parsed stylesheet and the font configuration are
-built once per process and reused, which is what makes a warm render cheap.
+record and gets the PDF bytes back. The parsed stylesheet, the font configuration and
+each state's form (what every certificate of the state shows, laid out) are built once per
+process and reused, which is what makes a warm render cheap.
 """
 
 import functools
@@ -298,12 +299,11 @@ class _Resources(URLFetcher):
     """Serves the certificate's two images and refuses every other URL, so a rendering
     never reads a file or the network whatever ends up in the data."""
 
-    def __init__(self, qr_png: bytes):
+    def __init__(self, qr_png: bytes | None = None):
         super().__init__(allowed_protocols=())
-        self._images = {
-            MARK_URL: (_mark_svg(), "image/svg+xml"),
-            QR_URL: (qr_png, "image/png"),
-        }
+        self._images = {MARK_URL: (_mark_svg(), "image/svg+xml")}
+        if qr_png is not None:
+            self._images[QR_URL] = (qr_png, "image/png")
 
     def fetch(self, url, headers=None):
         if url not in self._images:
@@ -365,22 +365,40 @@ def _one_line(text: str | None) -> str:
     return ", ".join(line.strip(" ,") for line in (text or "").splitlines() if line.strip(" ,"))
 
 
-def certificate_html(context: dict, *, compact: bool = False) -> str:
-    """The certificate as HTML (the template filled in), for rendering or inspection;
-    `compact` sets everything tighter, for values too long for the regular layout."""
-    state = context["state"]
+def _form_context(state: dict, compact: bool) -> dict:
+    # What the form layer shows: the issuing state, in its language.
     language = state["language"]
-    producer = context["producer"]
-    product = context["product"]
     state_names = STATE_NAMES.get(state["code"], {})
     # The English name leads; Russian and the state's own follow (once, when they coincide).
     other_names = [state_names.get("ru"), state_names.get(language)]
-    template_context = {
-        **context,
+    return {
+        "state": state,
         "lang": language,
         "compact": compact,
         "L": labels_for(language),
         "state_names_other": [name for name in dict.fromkeys(other_names) if name],
+        "mark_url": MARK_URL,
+    }
+
+
+def form_html(state: dict, *, compact: bool = False) -> str:
+    """The form layer as HTML: what every certificate of the state shows (see
+    certificate.html); `state` as in the context of render_certificate_pdf."""
+    return render_to_string(TEMPLATE, {**_form_context(state, compact), "form": True})
+
+
+def certificate_html(context: dict, *, compact: bool = False, form: bool = False) -> str:
+    """The data layer as HTML (the template filled in with one certificate), or with `form`
+    the whole page in one document, for inspection and for the tests to compare with;
+    `compact` sets everything tighter, for values too long for the regular layout."""
+    state = context["state"]
+    producer = context["producer"]
+    product = context["product"]
+    template_context = {
+        **context,
+        **_form_context(state, compact),
+        "form": form,
+        "data": True,
         "valid_from_text": _format_date(context["valid_from"]),
         "valid_until_text": _format_date(context["valid_until"]),
         "issued_at_text": _format_date(context["issued_at"], state.get("time_zone")),
@@ -398,7 +416,6 @@ def certificate_html(context: dict, *, compact: bool = False) -> str:
             "authority": FIT["authority"](context["authority"].get("name")),
             "status_note": FIT["status_note"](context.get("status_note")),
         },
-        "mark_url": MARK_URL,
         "qr_url": QR_URL,
     }
     return render_to_string(TEMPLATE, template_context)
@@ -413,30 +430,49 @@ def render_certificate_pdf(context: dict) -> bytes:
     issued_at, verify_url, an optional status_note and, for a renewal, the number of the
     certificate it renews (`renews`).
     """
+    state = context["state"]
     resources = _Resources(qr_png=qr_png(context["verify_url"]))
     with _render_lock:
+        compact = False
         document = _render(certificate_html(context), resources)
         if len(document.pages) > 1:
             # Only the longest values get here: set the page tighter rather than spill over.
+            compact = True
             document = _render(certificate_html(context, compact=True), resources)
             if len(document.pages) > 1:  # the values are cut so that this cannot happen
                 logger.error("Certificate %s does not fit one page.", context["number"])
+        form = _form(state["code"], state["name"], state["language"], compact)
+        _body(document.pages[0]).children[:0] = form
         return document.write_pdf()
 
 
-# The brand mark as WeasyPrint parsed it, kept for every later render. WeasyPrint's image
-# cache is keyed by URL, and the QR code has the same URL on every certificate, so each
-# render starts from a fresh copy holding the mark alone.
-_shared_images: dict = {}
+@functools.cache  # six states, two layouts
+def _form(code: str, name: str, language: str, compact: bool) -> tuple:
+    """The form layer of a state, laid out: the boxes of its <body>, placed on the page.
+
+    They go in front of the data layer's own in its <body> (WeasyPrint's "header and footer
+    of arbitrary complexity" recipe in its Tips & Tricks puts a separately rendered header
+    on each page so), and are drawn first, under the data: the number's band is the form's.
+    Drawing only reads the boxes, so every certificate of the state shares them; the
+    layer's text is laid out once per process instead of for every certificate.
+    """
+    state = {"code": code, "name": name, "language": language}
+    document = _render(form_html(state, compact=compact), _Resources())
+    return tuple(_body(document.pages[0]).children)
+
+
+def _body(page: weasyprint.Page):
+    # The box of the page's <body>: the page box holds the root <html> box, which holds it.
+    (root,) = page._page_box.children
+    (body,) = root.children
+    if body.element_tag != "body":  # pragma: no cover - WeasyPrint's box tree changed
+        raise ValueError(f"Expected the <body> box, found <{body.element_tag}>")
+    return body
 
 
 def _render(html: str, resources: URLFetcher) -> weasyprint.Document:
     page = _CertificateHTML(string=html, base_url=BASE_URL, url_fetcher=resources)
-    images = dict(_shared_images)
-    document = page.render(stylesheets=[_stylesheet()], font_config=FONT_CONFIG, cache=images)
-    if images.get(MARK_URL) is not None:
-        _shared_images.setdefault(MARK_URL, images[MARK_URL])
-    return document
+    return page.render(stylesheets=[_stylesheet()], font_config=FONT_CONFIG)
 
 
 # The rules of WeasyPrint's HTML5 user-agent stylesheet (weasyprint/css/html5_ua.css) that

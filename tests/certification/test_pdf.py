@@ -280,13 +280,13 @@ def word_boxes(pdf: bytes, tmp_path: Path) -> list[tuple[float, float, float, fl
     return [(*map(float, box), word) for *box, word in re.findall(pattern, html)]
 
 
-@needs_pdftoppm
-def test_longest_values_fit_on_one_page_clear_of_the_qr_code(tmp_path):
+def longest_values_context():
+    """Every field at the most the registry accepts (names 255, authority 200), the free
+    text far beyond what the page prints, and a status note."""
+
     def cyrillic(length):
         return ("Общество с ограниченной ответственностью Ташкент Самарканд Бухара " * 50)[:length]
 
-    # Every field at the most the registry accepts (names 255, authority 200), the free
-    # text far beyond what the page prints, and a status note.
     context = sample_context("KZ", producer=cyrillic(255), product=cyrillic(254) + "Ж")
     context["producer"]["trade_name"] = cyrillic(250)
     context["producer"]["address"] = "\n".join([cyrillic(120)] * 10)
@@ -295,6 +295,12 @@ def test_longest_values_fit_on_one_page_clear_of_the_qr_code(tmp_path):
     context["origin_criterion"] = cyrillic(200)
     context["authority"]["name"] = cyrillic(200)
     context["status_note"] = "Suspended on 01.03.2026; replaces MCA-KZ-2025-000042-51"
+    return context
+
+
+@needs_pdftoppm
+def test_longest_values_fit_on_one_page_clear_of_the_qr_code(tmp_path):
+    context = longest_values_context()
     pdf = render_certificate_pdf(context)
 
     assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) == 1
@@ -363,6 +369,15 @@ def test_unknown_language_is_refused():
         render_certificate_pdf(context)
 
 
+def render_with_a_new_form(context):
+    # The form layer is laid out once per process and state (certification/pdf.py): clear
+    # it, so that this render lays out both layers.
+    from certification import pdf
+
+    pdf._form.cache_clear()
+    return render_certificate_pdf(context)
+
+
 @pytest.mark.parametrize("code", ["TM", "KZ"])
 def test_trimmed_user_agent_stylesheet_gives_the_same_pdf(code, monkeypatch):
     # certification/pdf.py gives WeasyPrint only the user-agent rules the template needs;
@@ -372,9 +387,10 @@ def test_trimmed_user_agent_stylesheet_gives_the_same_pdf(code, monkeypatch):
     context = sample_context(code, producer=LONG_PRODUCER, product=LONG_PRODUCT)
     context["renews"] = f"MCA-{code}-2025-000042-51"
     context["status_note"] = "Suspended on 01.03.2026"
-    trimmed = render_certificate_pdf(context)
+    trimmed = render_with_a_new_form(context)
     monkeypatch.delattr(pdf._CertificateHTML, "_ua_stylesheets")
-    assert render_certificate_pdf(context) == trimmed
+    assert render_with_a_new_form(context) == trimmed
+    pdf._form.cache_clear()  # no form laid out with the full sheet for later tests
 
 
 @pytest.mark.parametrize("code", ["UZ", "AZ"])
@@ -386,9 +402,10 @@ def test_xml_parser_gives_the_same_pdf_as_weasyprints_html_parser(code, monkeypa
     context = sample_context(code, producer='Ganja & Sons "<Nar>"', product=LONG_PRODUCT)
     context["renews"] = f"MCA-{code}-2025-000042-51"
     context["status_note"] = "Suspended on 01.03.2026"
-    by_expat = render_certificate_pdf(context)
+    by_expat = render_with_a_new_form(context)
     monkeypatch.delattr(pdf._CertificateHTML, "__init__")
-    assert render_certificate_pdf(context) == by_expat
+    assert render_with_a_new_form(context) == by_expat
+    pdf._form.cache_clear()
 
 
 @pytest.mark.parametrize("code", list(STATES))
@@ -396,12 +413,50 @@ def test_xml_parser_gives_the_same_pdf_as_weasyprints_html_parser(code, monkeypa
 def test_template_is_well_formed_xml_so_the_fast_parser_reads_it(code, compact):
     from xml.etree import ElementTree
 
-    from certification.pdf import certificate_html
+    from certification.pdf import certificate_html, form_html
 
     context = sample_context(code, tax_id=None)
     context["renews"] = f"MCA-{code}-2025-000042-51"
     context["status_note"] = "Replaces <certificate> & more"
     ElementTree.fromstring(certificate_html(context, compact=compact))
+    ElementTree.fromstring(form_html(context["state"], compact=compact))
+
+
+@needs_pdftoppm
+@pytest.mark.parametrize("long_values", [False, True])
+def test_data_laid_on_the_form_stands_where_the_whole_template_puts_it(long_values, tmp_path):
+    # Every certificate's data is laid on its state's form, laid out once (certification/
+    # pdf.py). Each word must stand where the template rendered as one document puts it,
+    # to a fraction of a point (each document rounds its own glyph advances).
+    from certification import pdf
+
+    context = longest_values_context() if long_values else sample_context("TJ")
+    context["renews"] = "MCA-TJ-2025-000042-51"
+    layered = render_certificate_pdf(context)
+    resources = pdf._Resources(pdf.qr_png(context["verify_url"]))
+    compact = len(pdf._render(pdf.certificate_html(context), resources).pages) > 1
+    assert compact == long_values
+    html = pdf.certificate_html(context, compact=compact, form=True)
+    whole = pdf._render(html, resources).write_pdf()
+
+    def words(pdf_bytes):
+        return sorted(
+            (word, x0, y0, x1, y1) for x0, y0, x1, y1, word in word_boxes(pdf_bytes, tmp_path)
+        )
+
+    layered_words, whole_words = words(layered), words(whole)
+    assert [word[0] for word in layered_words] == [word[0] for word in whole_words]
+    for ours, theirs in zip(layered_words, whole_words, strict=True):
+        assert max(abs(a - b) for a, b in zip(ours[1:], theirs[1:], strict=True)) < 0.25, ours
+
+
+def test_a_states_form_is_laid_out_once():
+    from certification import pdf
+
+    render_certificate_pdf(sample_context("AZ"))
+    laid_out = pdf._form.cache_info().misses
+    render_certificate_pdf(sample_context("AZ", producer="Baku Tea Company LLC"))
+    assert pdf._form.cache_info().misses == laid_out
 
 
 def test_markup_expat_refuses_still_renders():
