@@ -2,9 +2,10 @@
 state's language, set in DejaVu Sans, with a QR code that carries the verification URL.
 
 Independent of the database: the caller builds a plain-data context from the certificate
-record and gets the PDF bytes back. The parsed stylesheet, the font configuration and
-each state's form (what every certificate of the state shows, laid out) are built once per
-process and reused, which is what makes a warm render cheap.
+record and gets the PDF bytes back. The parsed stylesheet, the font configuration, each
+state's form (what every certificate of the state shows) and the labels of its fields are
+laid out once per process and reused, which is what makes a warm render cheap: WeasyPrint
+lays out text in Python, box by box, line by line.
 """
 
 import functools
@@ -21,6 +22,7 @@ import segno
 import weasyprint
 from django.template.loader import render_to_string
 from django.utils.text import Truncator
+from weasyprint.formatting_structure.boxes import BlockBox
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -263,11 +265,11 @@ def _stylesheet() -> weasyprint.CSS:
 
 
 def labels_for(language: str) -> dict[str, dict[str, str]]:
-    """Each label as {"en", "ru", "local"} for the issuing state's language."""
+    """Each label as {"en", "ru", "local", "key"} for the issuing state's language."""
     if language not in LANGUAGES:
         raise ValueError(f"No certificate labels for language {language!r}.")
     return {
-        key: {"en": texts["en"], "ru": texts["ru"], "local": texts[language]}
+        key: {"en": texts["en"], "ru": texts["ru"], "local": texts[language], "key": key}
         for key, texts in LABELS.items()
     }
 
@@ -387,24 +389,36 @@ def form_html(state: dict, *, compact: bool = False) -> str:
     return render_to_string(TEMPLATE, {**_form_context(state, compact), "form": True})
 
 
-def certificate_html(context: dict, *, compact: bool = False, form: bool = False) -> str:
+def _shows_trade_name(producer: dict) -> bool:
+    return bool(producer.get("trade_name")) and producer.get("trade_name") != producer.get(
+        "legal_name"
+    )
+
+
+def certificate_html(
+    context: dict, *, compact: bool = False, form: bool = False, label_lines: dict | None = None
+) -> str:
     """The data layer as HTML (the template filled in with one certificate), or with `form`
     the whole page in one document, for inspection and for the tests to compare with;
-    `compact` sets everything tighter, for values too long for the regular layout."""
+    `compact` sets everything tighter, for values too long for the regular layout. The
+    labels named in `label_lines` are left as empty boxes of that many lines, for
+    _graft_labels to fill."""
     state = context["state"]
     producer = context["producer"]
     product = context["product"]
+    form_context = _form_context(state, compact)
+    for key, lines in (label_lines or {}).items():
+        form_context["L"][key]["lines"] = lines
     template_context = {
         **context,
-        **_form_context(state, compact),
+        **form_context,
         "form": form,
         "data": True,
         "valid_from_text": _format_date(context["valid_from"]),
         "valid_until_text": _format_date(context["valid_until"]),
         "issued_at_text": _format_date(context["issued_at"], state.get("time_zone")),
         "verify_address": _address_without_query(context["verify_url"]),
-        "show_trade_name": bool(producer.get("trade_name"))
-        and producer.get("trade_name") != producer.get("legal_name"),
+        "show_trade_name": _shows_trade_name(producer),
         "fit": {
             "legal_name": FIT["legal_name"](producer.get("legal_name")),
             "trade_name": FIT["trade_name"](producer.get("trade_name")),
@@ -432,18 +446,73 @@ def render_certificate_pdf(context: dict) -> bytes:
     """
     state = context["state"]
     resources = _Resources(qr_png=qr_png(context["verify_url"]))
+    # The labels of the data layer depend on the state and on which columns the producer
+    # fills (see certificate.html), not on the values: laid out on the first certificate
+    # of each kind, they are copied into the boxes left for them on every later one.
+    kind = (
+        state["code"],
+        state["name"],
+        state["language"],
+        _shows_trade_name(context["producer"]),
+        bool(context["producer"].get("tax_id")),
+    )
     with _render_lock:
+        labels = _labels.get(kind)
+        label_lines = {key: len(lines) for key, (_, _, lines) in (labels or {}).items()}
         compact = False
-        document = _render(certificate_html(context), resources)
+        document = _render(certificate_html(context, label_lines=label_lines), resources)
         if len(document.pages) > 1:
             # Only the longest values get here: set the page tighter rather than spill over.
             compact = True
-            document = _render(certificate_html(context, compact=True), resources)
+            html = certificate_html(context, compact=True, label_lines=label_lines)
+            document = _render(html, resources)
             if len(document.pages) > 1:  # the values are cut so that this cannot happen
                 logger.error("Certificate %s does not fit one page.", context["number"])
+        page = document.pages[0]
+        if labels is None:
+            _labels[kind] = _laid_out_labels(page)
+        else:
+            _graft_labels(page, labels)
         form = _form(state["code"], state["name"], state["language"], compact)
-        _body(document.pages[0]).children[:0] = form
+        _body(page).children[:0] = form
         return document.write_pdf()
+
+
+# The data layer's labels as laid out on a first certificate, by kind (see above): for each
+# label, where its content box stood and its line boxes.
+_labels: dict[tuple, dict[str, tuple[float, float, tuple]]] = {}
+# The heights certificate.css has for a label's empty box (classes l1 to l4).
+MAX_LABEL_LINES = 4
+
+
+def _label_boxes(page: weasyprint.Page):
+    # The block boxes of the labels of the data layer, by key (their data-label).
+    for box in _body(page).descendants():
+        element = box.element
+        if isinstance(box, BlockBox) and element is not None and element.get("data-label"):
+            yield element.get("data-label"), box
+
+
+def _laid_out_labels(page: weasyprint.Page) -> dict[str, tuple[float, float, tuple]]:
+    return {
+        key: (box.content_box_x(), box.content_box_y(), tuple(box.children))
+        for key, box in _label_boxes(page)
+        if len(box.children) <= MAX_LABEL_LINES
+    }
+
+
+def _graft_labels(page: weasyprint.Page, labels: dict[str, tuple[float, float, tuple]]):
+    """Fill each label's empty box with copies of the lines laid out on the first
+    certificate of its kind, moved to where the box stands (copies, so that the originals
+    stay where they were for the next certificate)."""
+    for key, box in list(_label_boxes(page)):
+        if box.children or key not in labels:  # laid out as text, not left empty
+            continue
+        x, y, lines = labels[key]
+        dx, dy = box.content_box_x() - x, box.content_box_y() - y
+        box.children = [line.deepcopy() for line in lines]
+        for line in box.children:
+            line.translate(dx, dy)
 
 
 @functools.cache  # six states, two layouts
@@ -453,8 +522,9 @@ def _form(code: str, name: str, language: str, compact: bool) -> tuple:
     They go in front of the data layer's own in its <body> (WeasyPrint's "header and footer
     of arbitrary complexity" recipe in its Tips & Tricks puts a separately rendered header
     on each page so), and are drawn first, under the data: the number's band is the form's.
-    Drawing only reads the boxes, so every certificate of the state shares them; the
-    layer's text is laid out once per process instead of for every certificate.
+    Drawing leaves boxes as they are (a text's Pango layout is made for the drawing and
+    dropped after it), so every certificate of the state shares them, one render at a time
+    (the render lock).
     """
     state = {"code": code, "name": name, "language": language}
     document = _render(form_html(state, compact=compact), _Resources())

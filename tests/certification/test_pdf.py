@@ -179,6 +179,9 @@ def decode_qr(pdf: bytes, tmp_path: Path, dpi: int = 150) -> list[str]:
 
 @pytest.fixture(scope="module", params=list(STATES))
 def rendered(request):
+    # The second certificate of its state and kind: the form and the labels are copies of
+    # those laid out for the first (certification/pdf.py).
+    render_laying_out_everything(sample_context(request.param, producer="First Producer LLC"))
     context = sample_context(request.param)
     return context, render_certificate_pdf(context)
 
@@ -369,12 +372,13 @@ def test_unknown_language_is_refused():
         render_certificate_pdf(context)
 
 
-def render_with_a_new_form(context):
-    # The form layer is laid out once per process and state (certification/pdf.py): clear
-    # it, so that this render lays out both layers.
+def render_laying_out_everything(context):
+    # The form layer and the labels are laid out once per process and state (certification/
+    # pdf.py): forget them, so that this render lays out the whole page.
     from certification import pdf
 
     pdf._form.cache_clear()
+    pdf._labels.clear()
     return render_certificate_pdf(context)
 
 
@@ -387,10 +391,11 @@ def test_trimmed_user_agent_stylesheet_gives_the_same_pdf(code, monkeypatch):
     context = sample_context(code, producer=LONG_PRODUCER, product=LONG_PRODUCT)
     context["renews"] = f"MCA-{code}-2025-000042-51"
     context["status_note"] = "Suspended on 01.03.2026"
-    trimmed = render_with_a_new_form(context)
+    trimmed = render_laying_out_everything(context)
     monkeypatch.delattr(pdf._CertificateHTML, "_ua_stylesheets")
-    assert render_with_a_new_form(context) == trimmed
-    pdf._form.cache_clear()  # no form laid out with the full sheet for later tests
+    assert render_laying_out_everything(context) == trimmed
+    pdf._form.cache_clear()  # nothing laid out with the full sheet for later tests
+    pdf._labels.clear()
 
 
 @pytest.mark.parametrize("code", ["UZ", "AZ"])
@@ -402,10 +407,11 @@ def test_xml_parser_gives_the_same_pdf_as_weasyprints_html_parser(code, monkeypa
     context = sample_context(code, producer='Ganja & Sons "<Nar>"', product=LONG_PRODUCT)
     context["renews"] = f"MCA-{code}-2025-000042-51"
     context["status_note"] = "Suspended on 01.03.2026"
-    by_expat = render_with_a_new_form(context)
+    by_expat = render_laying_out_everything(context)
     monkeypatch.delattr(pdf._CertificateHTML, "__init__")
-    assert render_with_a_new_form(context) == by_expat
+    assert render_laying_out_everything(context) == by_expat
     pdf._form.cache_clear()
+    pdf._labels.clear()
 
 
 @pytest.mark.parametrize("code", list(STATES))
@@ -425,13 +431,15 @@ def test_template_is_well_formed_xml_so_the_fast_parser_reads_it(code, compact):
 @needs_pdftoppm
 @pytest.mark.parametrize("long_values", [False, True])
 def test_data_laid_on_the_form_stands_where_the_whole_template_puts_it(long_values, tmp_path):
-    # Every certificate's data is laid on its state's form, laid out once (certification/
-    # pdf.py). Each word must stand where the template rendered as one document puts it,
-    # to a fraction of a point (each document rounds its own glyph advances).
+    # Every certificate's data is laid on its state's form, its labels copied from the
+    # first certificate of its kind (certification/pdf.py). Each word must stand where the
+    # template rendered as one document puts it, to a fraction of a point (each document
+    # rounds its own glyph advances).
     from certification import pdf
 
     context = longest_values_context() if long_values else sample_context("TJ")
     context["renews"] = "MCA-TJ-2025-000042-51"
+    first = render_laying_out_everything(context)
     layered = render_certificate_pdf(context)
     resources = pdf._Resources(pdf.qr_png(context["verify_url"]))
     compact = len(pdf._render(pdf.certificate_html(context), resources).pages) > 1
@@ -444,19 +452,30 @@ def test_data_laid_on_the_form_stands_where_the_whole_template_puts_it(long_valu
             (word, x0, y0, x1, y1) for x0, y0, x1, y1, word in word_boxes(pdf_bytes, tmp_path)
         )
 
-    layered_words, whole_words = words(layered), words(whole)
-    assert [word[0] for word in layered_words] == [word[0] for word in whole_words]
-    for ours, theirs in zip(layered_words, whole_words, strict=True):
-        assert max(abs(a - b) for a, b in zip(ours[1:], theirs[1:], strict=True)) < 0.25, ours
+    whole_words = words(whole)
+    for pdf_bytes in (first, layered):
+        layered_words = words(pdf_bytes)
+        assert [word[0] for word in layered_words] == [word[0] for word in whole_words]
+        for ours, theirs in zip(layered_words, whole_words, strict=True):
+            assert max(abs(a - b) for a, b in zip(ours[1:], theirs[1:], strict=True)) < 0.25
 
 
-def test_a_states_form_is_laid_out_once():
+def test_a_states_form_and_labels_are_laid_out_once(monkeypatch):
     from certification import pdf
 
     render_certificate_pdf(sample_context("AZ"))
     laid_out = pdf._form.cache_info().misses
+    labels = dict(pdf._labels)
+    graft, grafted = pdf._graft_labels, []
+
+    def counted_graft(*args):
+        grafted.append(args)
+        return graft(*args)
+
+    monkeypatch.setattr(pdf, "_graft_labels", counted_graft)
     render_certificate_pdf(sample_context("AZ", producer="Baku Tea Company LLC"))
     assert pdf._form.cache_info().misses == laid_out
+    assert pdf._labels == labels and grafted
 
 
 def test_markup_expat_refuses_still_renders():
