@@ -6,13 +6,14 @@ the one whose symbol scores the lowest penalty (7.8.3.1: runs of one colour, 2x2
 finder-like 1:1:3:1:1 patterns, the share of dark modules). segno does this, and the
 placement of the codewords (7.7.3), module by module in pure Python: about 40 ms of a
 certificate's ~200 ms render. Here segno's own helpers build the data bit stream
-(segments, terminator, padding); the Reed-Solomon error correction (7.5.2) divides with a
-table per generator polynomial, a whole codeword per step, where segno multiplies term by
-term; the bits go into the matrix through a placement order computed once per version (by
-segno's add_codewords), and the eight masks are scored with whole-symbol operations on
-one Python int (every row and column packed into it) and its string, which give every
-mask the score segno gives it: the same choice, the same symbol
-(tests/certification/test_qr.py compares the two matrix for matrix), in about 1.5 ms.
+(segments, terminator, padding), a byte-mode segment's bits made at once rather than bit
+by bit; the Reed-Solomon error correction (7.5.2) divides with a table per generator
+polynomial, a whole codeword per step, where segno multiplies term by term; the bits go
+into the matrix through a placement order computed once per version (by segno's
+add_codewords), and the eight masks are scored with whole-symbol bit operations on one
+Python int (every row and column packed into it), which give every mask the score segno
+gives it: the same choice, the same symbol (tests/certification/test_qr.py compares the
+two matrix for matrix, and each step with segno's), in under a millisecond.
 
 This follows segno's `encoder._encode` step by step; segno is pinned in requirements.txt
 and the comparison test catches any change in it.
@@ -29,7 +30,6 @@ import segno
 from segno import consts, encoder
 
 _MASKS = encoder.get_data_mask_functions(is_micro=False)
-_FINDER_LIKE = "1011101"
 _TO_MODULES = bytes.maketrans(b"01", b"\x00\x01")
 _FROM_MODULES = bytes.maketrans(b"\x00\x01", b"01")
 _TO_GREY = bytes.maketrans(b"\x00\x01", b"\xff\x00")  # dark modules black
@@ -101,21 +101,34 @@ def _layout(version: int):
     return width, size, fixed, masks, operator.itemgetter(*order)
 
 
-def _finder_like_penalty(text: str) -> int:
-    # segno's n3_pattern_occurrences over every row and column at once: `text` holds them
-    # as "0"/"1" strings, each with four light modules on either side. That padding stands
-    # for segno's test "at the symbol's edge, or light on one side" (the edge counts as
-    # light), and no match can span two lines, since the pattern has no "00".
-    count = 0
-    index = text.find(_FINDER_LIKE)
-    while index != -1:
-        offset = index + 7
-        if "1" not in text[index - 4 : index] or "1" not in text[offset : offset + 4]:
-            count += 40
-        else:
-            offset = index + 4
-        index = text.find(_FINDER_LIKE, offset)
-    return count
+def _finder_like_penalty(packed: int) -> int:
+    """segno's n3_pattern_occurrences over every row and column at once, on the packed int
+    (see _pack): 40 points per 1:1:3:1:1 pattern (1011101) with four light modules before
+    or after it. The gaps of four light modules between the lines stand for segno's test
+    "at the symbol's edge, or light on one side" (the edge counts as light), and no
+    pattern spans two lines, since it has no "00". The pattern reads the same both ways,
+    so bit order does not matter."""
+    p = packed
+    found = p & ~(p >> 1) & (p >> 2) & (p >> 3) & (p >> 4) & ~(p >> 5) & (p >> 6)
+    light_after = ~((p << 1) | (p << 2) | (p << 3) | (p << 4))
+    light_before = ~((p >> 7) | (p >> 8) | (p >> 9) | (p >> 10))
+    counted = found & (light_before | light_after)
+    # segno scans each line from its start and, after a pattern it counts, goes on 7
+    # modules later: a pattern overlapping a counted one (4 or 6 modules on, the only
+    # overlaps 1011101 has) is not looked at. Such chains are rare; they are walked
+    # in order, every other pattern is counted at once.
+    chained = found & ((found << 4) | (found << 6) | (found >> 4) | (found >> 6))
+    count = (counted & ~chained).bit_count()
+    last_counted = None  # the bit of the last pattern counted in the chain walked
+    while chained:
+        bit = chained.bit_length() - 1  # in the order of the text: highest bit first
+        chained ^= 1 << bit
+        if last_counted is not None and last_counted - bit < 7:
+            continue
+        if counted >> bit & 1:
+            count += 1
+            last_counted = bit
+    return 40 * count
 
 
 @functools.cache
@@ -152,7 +165,7 @@ def _penalty(packed: int, width: int) -> int:
     same_as_next = ~(packed_rows ^ (packed_rows >> 1))
     n2 = 3 * (same_as_above & (same_as_above >> 1) & same_as_next & below_a_row).bit_count()
     # N3: 40 points per 1:1:3:1:1 pattern with four light modules on one side.
-    n3 = _finder_like_penalty(_packed_text(packed, width))
+    n3 = _finder_like_penalty(packed)
     # N4: 10 points per 5 % the dark share strays from 50 %.
     dark = packed_rows.bit_count()
     n4 = 10 * int(abs(float(dark) / (width**2) * 100 - 50) / 5)
@@ -194,7 +207,7 @@ def make(data: str, *, error: str) -> segno.QRCode:
 def data_bits(data: str, error: int) -> tuple[list, int, encoder.Buffer]:
     """segno.encoder._encode up to the error correction, with segno's helpers: the
     segments, the version and the data bit stream (one byte 0/1 per bit)."""
-    segments = encoder.prepare_data(data, None, None)
+    segments = _segments(data)
     version = encoder.find_version(segments, error, eci=False, micro=False)
     buffer = encoder.Buffer()
     for segment in segments:
@@ -204,6 +217,18 @@ def data_bits(data: str, error: int) -> tuple[list, int, encoder.Buffer]:
     encoder.write_padding_bits(buffer, version, len(buffer))
     encoder.write_pad_codewords(buffer, version, capacity, len(buffer))
     return segments, version, buffer
+
+
+def _segments(data: str) -> encoder.Segments:
+    """What `segno.encoder.prepare_data(data, None, None)` makes, with the bits of a byte
+    mode segment (any URL with a lower-case letter) made at once instead of bit by bit."""
+    data_bytes, length, encoding = encoder.data_to_bytes(data, None)
+    if encoder.find_mode(data_bytes) != consts.MODE_BYTE:
+        return encoder.prepare_data(data, None, None)
+    bits = bytearray(_to_bits(data_bytes))
+    segments = encoder.Segments()
+    segments.add_segment(encoder._Segment(bits, length, consts.MODE_BYTE, encoding))
+    return segments
 
 
 def final_message(data: bytes, version: int, error: int) -> bytes:

@@ -81,3 +81,33 @@ def test_final_message_is_segnos(data, error):
     ours = qr.final_message(qr._to_bytes(buffer.getbits()), version, level)
     assert qr._to_bits(ours) == theirs[: 8 * len(ours)]
     assert not any(theirs[8 * len(ours) :])  # segno's remainder bits, all light
+
+
+# Rows made of finder-like patterns and their pieces, so that patterns overlap (at 4 and
+# 6 modules) and chain, as they rarely do in a real symbol.
+PIECES = st.sampled_from(["1011101", "1011101", "0000", "0", "1", "101", "1101"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(width=st.integers(min_value=7, max_value=41), data=st.data())
+def test_finder_like_penalty_is_segnos_n3(width, data):
+    from segno import encoder
+
+    rows = []
+    for _ in range(width):
+        line = "".join(data.draw(st.lists(PIECES, min_size=width, max_size=width)))[:width]
+        rows.append(line.ljust(width, "0"))
+    matrix = [bytearray(int(module) for module in row) for row in rows]
+    columns = ["".join(row[j] for row in rows) for j in range(width)]
+    packed = qr._pack([int(row, 2) for row in rows], [int(column, 2) for column in columns], width)
+    assert qr._finder_like_penalty(packed) == encoder.mask_scores(matrix, width, width)[2]
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.text(alphabet=ALPHABET + "9", min_size=1, max_size=900))
+def test_segments_are_segnos(data):
+    from segno import encoder
+
+    ours, theirs = qr._segments(data), encoder.prepare_data(data, None, None)
+    assert list(ours) == list(theirs)
+    assert (ours.bit_length, ours.modes) == (theirs.bit_length, theirs.modes)
