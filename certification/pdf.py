@@ -340,7 +340,8 @@ class _Fit:
 
     def __call__(self, text: str | None) -> dict[str, str]:
         text = text or ""
-        text = Truncator(text).chars(self.cut)
+        if len(text) > self.cut:  # Truncator would leave it as it is, only slower
+            text = Truncator(text).chars(self.cut)
         size = "longer" if len(text) > self.longer else "long" if len(text) > self.long else ""
         return {"text": text, "size": size}
 
