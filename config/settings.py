@@ -49,9 +49,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # GET /api/v1/certificates/{number}/verify/ with an API token, answered in one query
-    # before the rest of the stack (same body and headers); anything else passes on.
-    "certification.api.fastpath.VerifyFastPath",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

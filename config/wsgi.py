@@ -21,3 +21,10 @@ application = get_wsgi_application()
 from certification.signing import ensure_keys_present  # noqa: E402
 
 ensure_keys_present()
+
+# GET /api/v1/certificates/{number}/verify/ with an API token, answered in one query and
+# with the same body and headers before Django's request machinery; everything else goes
+# to Django (certification/api/fastpath.py).
+from certification.api.fastpath import VerifyFastPath  # noqa: E402
+
+application = VerifyFastPath(application)

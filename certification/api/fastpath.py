@@ -1,45 +1,58 @@
-"""The short way through Django for the busiest request of the registry.
+"""The short way to the busiest request of the registry.
 
 ``GET /api/v1/certificates/{number}/verify/`` with an API token is what border posts and
-customs systems send all day (design.md section 6). Through the whole stack (eight
-middleware, URL resolution, DRF's dispatch, token authentication as its own query, the
-certificate as a second one) it cost about six times what the lookup itself costs. This
-middleware, second in MIDDLEWARE (after SecurityMiddleware, so HTTPS redirects and security
-headers apply as everywhere), answers that request itself when it can say exactly what the
-API view would say:
+customs systems send all day (design.md section 6). Through the whole of Django (the
+request signals, nine middleware, URL resolution, DRF's dispatch, token authentication as
+its own query, the certificate as a second one) it cost about six times what the lookup
+itself costs. VerifyFastPath wraps the WSGI application (config/wsgi.py) and answers that
+request itself when it can say exactly what the API would say:
 
 - the token, the account behind it and the certificate come in one prepared query
   (verification.fetch_for_token);
 - the same policy (policy.can_verify_certificates) and the same throttles as the view
-  (VerifyView.throttle_classes), judged in one read of their counters and counted in one
-  write (throttling.allow_all), each request once;
-- the same Host check (ALLOWED_HOSTS, as CommonMiddleware does: a 400 otherwise), the same
-  body (verification.verify_object, or the `not_found` error in the caller's language)
-  and the same headers (Allow, Vary, Content-Language, X-Frame-Options,
-  Content-Length), which a test compares with the full stack's.
+  (VerifyView.throttle_classes), judged at once and counted once (throttling.allow_all);
+- Django's own SecurityMiddleware (the HTTPS redirect, HSTS and the other security
+  headers), the Host check (ALLOWED_HOSTS), the database connections' upkeep before and
+  after (close_old_connections, as the request signals do) and the log line of a 404;
+- the same body (verification.verify_object, or the `not_found` error in the caller's
+  language) and the same headers, which tests compare with the full stack's.
 
-Anything else goes on through the full stack untouched and is answered there: no or another
-kind of credentials (a browser session), an unknown token, an inactive account, a role that
-may not verify, a malformed or mistyped number, a throttled caller, any other method. Those
-answers (401, 403, 400, 429) are rare and carry the full stack's error handling; the short
-way records nothing before it is sure to answer, so nothing is counted twice.
+Everything else goes to Django untouched and is answered there: no or another kind of
+credentials (a browser session), an unknown token, an inactive account, a role that may not
+verify, a malformed or mistyped number, a throttled caller, a Host not allowed, an HTTPS
+redirect, any other method or path, and any error on the way. Those answers are rare and
+carry the full stack's error handling; the short way counts nothing before it is sure to
+answer, so nothing is counted twice.
+
+The test client does not go through config/wsgi.py: tests/api/test_fastpath.py calls both
+WSGI applications directly.
 """
 
+import logging
 import re
+from http import HTTPStatus
 
-from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.wsgi import WSGIRequest
+from django.db import close_old_connections, reset_queries
+from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.security import SecurityMiddleware
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
 
 from certification import policy, verification
 from certification.api.errors import error_body
 from certification.api.throttling import allow_all
-from certification.api.verify import VerifyView, json_response
+from certification.api.verify import VerifyView, json_body
 from certification.numbering import InvalidNumber
 
 _KEYWORD = b"token"
+
+logger = logging.getLogger(__name__)
 
 
 class _Caller:
@@ -66,19 +79,77 @@ class _Headers:
 
 
 class VerifyFastPath:
-    def __init__(self, get_response):
-        self.get_response = get_response
+    """WSGI: the short way for verification, Django's application for everything else."""
+
+    def __init__(self, application):
+        self.application = application
+        self.security = SecurityMiddleware(application)  # its process_request/response
         self._route = None
         self._allow = None
+        self._common = {}
 
-    def __call__(self, request):
-        if request.method == "GET":
-            number = self._number(request.path_info)
-            if number is not None:
-                response = self.answer(request, number)
-                if response is not None:
-                    return response
-        return self.get_response(request)
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("HTTP_AUTHORIZATION"):
+            answer = self.respond(WSGIRequest(environ))
+            if answer is not None:
+                status, headers, body = answer
+                start_response(status, headers)
+                return [body]
+        return self.application(environ, start_response)
+
+    def respond(self, request):
+        """(status line, headers, body) for a GET with credentials, or None to leave the
+        request to Django."""
+        number = self._number(request.path_info)
+        if number is None or self.security.process_request(request) is not None:
+            return None  # another path, or an HTTPS redirect
+        try:
+            request.get_host()
+        except DisallowedHost:
+            return None  # Django answers 400
+        reset_queries()
+        close_old_connections()
+        try:
+            answer = self.answer(request, number)
+        except Exception:
+            # Nothing was counted yet (the throttles count last): Django tries again and
+            # answers the error its own way.
+            logger.warning("Verification's short way failed; Django answers", exc_info=True)
+            return None
+        finally:
+            close_old_connections()
+        if answer is None:
+            return None
+        status, body, language = answer
+        headers = [
+            *self._headers(request.is_secure()),
+            ("Content-Length", str(len(body))),
+            ("Content-Language", language),
+        ]
+        if status == HTTPStatus.NOT_FOUND:
+            log_response(
+                "%s: %s",
+                status.phrase,
+                request.path,
+                response=HttpResponse(status=status),
+                request=request,
+            )
+        return f"{status.value} {status.phrase}", headers, body
+
+    def _headers(self, secure):
+        """The headers every answer carries, as DRF (Allow), LocaleMiddleware (Vary),
+        XFrameOptionsMiddleware and SecurityMiddleware add them: worked out once, by those
+        very classes, for plain and for secure requests."""
+        headers = self._common.get(secure)
+        if headers is None:
+            request = _Secure(secure)
+            response = HttpResponse(content_type="application/json")
+            response["Allow"] = self._allow
+            patch_vary_headers(response, ("Accept-Language",))
+            XFrameOptionsMiddleware(self.application).process_response(request, response)
+            self.security.process_response(request, response)
+            headers = self._common[secure] = list(response.items())
+        return headers
 
     def _number(self, path):
         if self._route is None:
@@ -93,12 +164,11 @@ class VerifyFastPath:
         return match.group(1) if match else None
 
     def answer(self, request, text):
-        """The response the API view would give, or None to leave the request to it."""
+        """(HTTPStatus, JSON body, language) of the API view's answer, or None to leave the
+        request to Django."""
         key = _token_key(request.META.get("HTTP_AUTHORIZATION"))
         if key is None:
             return None
-        # The Host check of CommonMiddleware (ALLOWED_HOSTS): DisallowedHost, a 400.
-        request.get_host()
         try:
             number = verification.canonical(text)
         except InvalidNumber:
@@ -117,17 +187,20 @@ class VerifyFastPath:
         if record is None:
             with translation.override(language):
                 message = _("No certificate has the number %(number)s.") % {"number": number}
-            response = json_response(error_body("not_found", message), status=404)
-        else:
-            response = json_response(verification.verify_object(record, verification.Clock()))
-        # What DRF's finalize_response, LocaleMiddleware, CommonMiddleware and
-        # XFrameOptionsMiddleware add to the view's answer.
-        response["Allow"] = self._allow
-        patch_vary_headers(response, ("Accept-Language",))
-        response["Content-Language"] = language
-        response["X-Frame-Options"] = getattr(settings, "X_FRAME_OPTIONS", "DENY").upper()
-        response["Content-Length"] = str(len(response.content))
-        return response
+            return HTTPStatus.NOT_FOUND, json_body(error_body("not_found", message)), language
+        result = verification.verify_object(record, verification.Clock())
+        return HTTPStatus.OK, json_body(result), language
+
+
+class _Secure:
+    """A request that is, or is not, secure: all SecurityMiddleware.process_response and
+    XFrameOptionsMiddleware ask of one."""
+
+    def __init__(self, secure):
+        self.secure = secure
+
+    def is_secure(self):
+        return self.secure
 
 
 def _token_key(header):

@@ -316,12 +316,15 @@ class VerifyBulkView(APIView):
 def json_response(data, status=200):
     """The answer as DRF's JSONRenderer writes it (compact, UTF-8), without the renderer
     and template-response machinery in between."""
+    return HttpResponse(json_body(data), content_type="application/json", status=status)
+
+
+def json_body(data):
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     try:
-        content = body.encode("utf-8")
+        return body.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate echoed back from an invalid number
-        content = json.dumps(data, separators=(",", ":"), allow_nan=False).encode("ascii")
-    return HttpResponse(content, content_type="application/json", status=status)
+        return json.dumps(data, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
 def _invalid(error):

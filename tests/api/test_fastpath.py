@@ -1,22 +1,33 @@
 """The short way of GET /api/v1/certificates/{number}/verify/ (certification.api.fastpath):
-what it answers must be what the full stack answers, and whatever it does not answer must
-reach the full stack untouched."""
+what it answers must be what Django answers, and whatever it does not answer must reach
+Django untouched.
+
+The test client does not go through config/wsgi.py, so these tests call the two WSGI
+applications directly, with the database connections' upkeep left out as the test client
+leaves it out (it would close the connection holding the test's transaction), and the
+query log kept as django_assert_num_queries keeps it."""
+
+import json
 
 import pytest
+from django.core import signals
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
+from django.test import RequestFactory
 from django.urls import resolve
+from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 
 from certification import services
+from certification.api import fastpath
 from certification.api.fastpath import VerifyFastPath
 from certification.api.verify import VerifyView
 from certification.models import Application
 from certification.numbering import format_number
-from tests.api.conftest import assert_error, client_for
 from tests.certification.conftest import Flow
-from tests.factories import CustomsFactory, SecretariatFactory, UserFactory
+from tests.factories import CustomsFactory, UserFactory
 
 S = Application.Status
-FAST = "certification.api.fastpath.VerifyFastPath"
 
 
 @pytest.fixture
@@ -34,54 +45,98 @@ def customs(db):
     return CustomsFactory()
 
 
-@pytest.fixture
-def without_fast_path(settings):
-    def use():
-        settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if name != FAST]
+@pytest.fixture(autouse=True)
+def _connections_kept(monkeypatch):
+    # As django.test.Client does: no closing of "old" connections inside a test.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    monkeypatch.setattr(fastpath, "close_old_connections", lambda: None)
+    # As django_assert_num_queries does: the query log is not emptied as a request starts.
+    monkeypatch.setattr(fastpath, "reset_queries", lambda: None)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
-    return use
+
+@pytest.fixture
+def apps():
+    """(the short way in front of Django, Django alone); made after any settings change."""
+
+    def make():
+        django = WSGIHandler()
+        return VerifyFastPath(django), django
+
+    return make
 
 
 @pytest.fixture
 def fast_calls(monkeypatch):
     """The responses the short way gave (None where it passed the request on)."""
     answers = []
-    original = VerifyFastPath.answer
+    original = VerifyFastPath.respond
 
-    def spy(self, request, text):
-        response = original(self, request, text)
+    def spy(self, request):
+        response = original(self, request)
         answers.append(response)
         return response
 
-    monkeypatch.setattr(VerifyFastPath, "answer", spy)
+    monkeypatch.setattr(VerifyFastPath, "respond", spy)
     return answers
+
+
+class Answer:
+    def __init__(self, status, headers, body):
+        self.status_code = int(status.split()[0])
+        self.headers = {name.lower(): value for name, value in headers}
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def _get(app, path, user=None, token=None, secure=False, **extra):
+    if user is not None:
+        token = Token.objects.get_or_create(user=user)[0].key
+    if token is not None:
+        extra["HTTP_AUTHORIZATION"] = f"Token {token}"
+    environ = RequestFactory().get(path, secure=secure, **extra).environ
+    started = []
+    result = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return Answer(*started[0], body)
 
 
 def _path(number):
     return f"/api/v1/certificates/{number}/verify/"
 
 
-def _comparable(response):
-    body = response.json()
+def _comparable(answer):
+    body = answer.json()
     body.pop("checked_at", None)
-    headers = {name.lower(): value for name, value in response.headers.items()}
-    return response.status_code, body, headers
+    return answer.status_code, body, answer.headers
+
+
+def _error(answer, status, code):
+    assert answer.status_code == status, answer.body
+    assert answer.json()["error"]["code"] == code, answer.body
 
 
 def test_the_route_is_the_views_route():
-    assert VerifyFastPath(lambda request: None)._number(_path("MCA-KZ-2026-000001-23")) == (
-        "MCA-KZ-2026-000001-23"
-    )
+    fast = VerifyFastPath(WSGIHandler())
+    assert fast._number(_path("MCA-KZ-2026-000001-23")) == "MCA-KZ-2026-000001-23"
     assert resolve(_path("MCA-KZ-2026-000001-23")).func.view_class is VerifyView
-    fast = VerifyFastPath(lambda request: None)
     assert fast._number("/api/v1/certificates/verify/") is None
     assert fast._number("/api/v1/certificates/A/B/verify/") is None
     assert fast._number("/api/v1/certificates/A/verify/x") is None
 
 
 @pytest.mark.parametrize("language", [None, "ru", "kk, ru;q=0.5"])
-def test_answers_exactly_what_the_full_stack_answers(
-    flow, certificate, customs, without_fast_path, fast_calls, language
+def test_answers_exactly_what_django_answers(
+    flow, certificate, customs, apps, fast_calls, language
 ):
     """Same status, body (but the instant of the check) and headers, for a certificate, a
     revoked one, a lower-case number and an unknown number, in several languages."""
@@ -94,66 +149,85 @@ def test_answers_exactly_what_the_full_stack_answers(
         format_number("TJ", 2026, 424242),
     ]
     extra = {"HTTP_ACCEPT_LANGUAGE": language} if language else {}
-    fast = [_comparable(client_for(customs).get(_path(n), **extra)) for n in numbers]
+    fast_app, django = apps()
+    fast = [_comparable(_get(fast_app, _path(n), customs, **extra)) for n in numbers]
+    full = [_comparable(_get(django, _path(n), customs, **extra)) for n in numbers]
     assert all(answer is not None for answer in fast_calls), "the short way passed one on"
-    without_fast_path()
-    full = [_comparable(client_for(customs).get(_path(n), **extra)) for n in numbers]
-    assert len(fast_calls) == len(numbers)  # the full stack never reached the short way
     assert fast == full
     assert [status for status, _, _ in fast] == [200, 200, 200, 404]
     assert fast[2][1]["status"] == "revoked"
-    if language == "ru":  # the error message is in the caller's language, as on the full way
+    assert "x-content-type-options" in fast[0][2]  # SecurityMiddleware's headers
+    if language == "ru":  # the error message is in the caller's language, as in Django
         assert fast[3][2]["content-language"] == "ru"
         message = f"Сертификата с номером {numbers[3]} нет в реестре."
         assert fast[3][1]["error"]["message"] == message
 
 
-def test_one_query_answers_a_verification(certificate, customs, django_assert_num_queries):
-    client = client_for(customs)
-    with django_assert_num_queries(1):
-        response = client.get(_path(certificate.number))
-    assert response.status_code == 200 and response.json()["number"] == certificate.number
-    with django_assert_num_queries(1):
-        assert_error(client.get(_path(format_number("KG", 2026, 5))), 404, "not_found")
+def test_https_redirect_and_hsts_as_django(certificate, customs, apps, settings, fast_calls):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 3600
+    fast_app, django = apps()
+    path = _path(certificate.number)
+    redirected = [_get(app, path, customs) for app in (fast_app, django)]
+    assert [a.status_code for a in redirected] == [301, 301]
+    assert redirected[0].headers["location"] == redirected[1].headers["location"]
+    secure = [_comparable(_get(app, path, customs, secure=True)) for app in (fast_app, django)]
+    assert secure[0] == secure[1]
+    assert secure[0][0] == 200 and "strict-transport-security" in secure[0][2]
+    assert [answer is not None for answer in fast_calls] == [False, True]
 
 
-def test_the_full_stack_answers_what_the_short_way_does_not(flow, certificate, customs, fast_calls):
+def test_one_query_answers_a_verification(certificate, customs, apps, django_assert_num_queries):
+    fast_app, _ = apps()
+    token = Token.objects.create(user=customs).key
+    with django_assert_num_queries(1):
+        answer = _get(fast_app, _path(certificate.number), token=token)
+    assert answer.status_code == 200 and answer.json()["number"] == certificate.number
+    with django_assert_num_queries(1):
+        _error(_get(fast_app, _path(format_number("KG", 2026, 5)), token=token), 404, "not_found")
+
+
+def test_django_answers_what_the_short_way_does_not(flow, certificate, customs, apps, fast_calls):
+    fast_app, _ = apps()
     number = certificate.number
-    inactive = CustomsFactory(is_active=False)
     cases = [
-        (client_for(), number, 401, "not_authenticated"),
-        (_with_header("Token not-a-token"), number, 401, "authentication_failed"),
-        (_with_header("Bearer x"), number, 401, "not_authenticated"),
-        (client_for(inactive), number, 401, "authentication_failed"),
-        (client_for(UserFactory()), number, 403, "permission_denied"),
-        (client_for(customs), number[:-2] + "00", 400, "invalid_number"),
+        ({"token": "not-a-token"}, number, 401, "authentication_failed"),
+        ({"HTTP_AUTHORIZATION": "Bearer x"}, number, 401, "not_authenticated"),
+        ({"user": CustomsFactory(is_active=False)}, number, 401, "authentication_failed"),
+        ({"user": UserFactory()}, number, 403, "permission_denied"),
+        ({"user": customs}, number[:-2] + "00", 400, "invalid_number"),
     ]
-    for client, asked, status, code in cases:
-        assert_error(client.get(_path(asked)), status, code)
+    for credentials, asked, status, code in cases:
+        _error(_get(fast_app, _path(asked), **credentials), status, code)
     assert fast_calls == [None] * len(cases)
+    # Without credentials the short way is not even tried.
+    _error(_get(fast_app, _path(number)), 401, "not_authenticated")
+    assert len(fast_calls) == len(cases)
 
 
-def test_a_host_not_allowed_is_refused_as_on_the_full_stack(
-    certificate, customs, without_fast_path
-):
-    fast = client_for(customs).get(_path(certificate.number), HTTP_HOST="evil.example")
-    without_fast_path()
-    full = client_for(customs).get(_path(certificate.number), HTTP_HOST="evil.example")
-    assert fast.status_code == full.status_code == 400
-    assert b"MCA-" not in fast.content
+def test_a_host_not_allowed_is_refused_as_by_django(certificate, customs, apps):
+    fast_app, django = apps()
+    answers = [
+        _get(app, _path(certificate.number), customs, HTTP_HOST="evil.example")
+        for app in (fast_app, django)
+    ]
+    assert [a.status_code for a in answers] == [400, 400]
+    assert b"MCA-" not in answers[0].body
 
 
-def test_a_session_is_answered_by_the_full_stack(certificate, fast_calls):
-    secretariat = SecretariatFactory()
-    client = client_for()
-    client.force_login(secretariat)
-    response = client.get(_path(certificate.number))
-    assert response.status_code == 200 and response.json()["status"] == "valid"
-    assert fast_calls == [None]
+def test_an_error_on_the_way_is_left_to_django(certificate, customs, apps, monkeypatch):
+    fast_app, _ = apps()
+
+    def broken(key, number):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(fastpath.verification, "fetch_for_token", broken)
+    answer = _get(fast_app, _path(certificate.number), customs)
+    assert answer.status_code == 200 and answer.json()["number"] == certificate.number
 
 
 def test_each_request_is_counted_once_and_a_throttled_caller_gets_429(
-    certificate, customs, monkeypatch, fast_calls
+    certificate, customs, apps, monkeypatch, fast_calls
 ):
     monkeypatch.setattr(
         SimpleRateThrottle,
@@ -161,16 +235,10 @@ def test_each_request_is_counted_once_and_a_throttled_caller_gets_429(
         {"address": "1000/min", "token": "3/min", "customs": "3/min", "auth": "30/min"},
     )
     monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: 1_000_020.0)  # mid-minute
-    client = client_for(customs)
-    statuses = [client.get(_path(certificate.number)).status_code for _ in range(3)]
-    assert statuses == [200, 200, 200]
-    response = client.get(_path(certificate.number))
-    assert_error(response, 429, "throttled")
-    assert int(response["Retry-After"]) > 0
-    assert [answer is not None for answer in fast_calls] == [True, True, True, False]
-
-
-def _with_header(value):
-    client = client_for()
-    client.credentials(HTTP_AUTHORIZATION=value)
-    return client
+    fast_app, _ = apps()
+    path = _path(certificate.number)
+    assert [_get(fast_app, path, customs).status_code for _ in range(3)] == [200, 200, 200]
+    answer = _get(fast_app, path, customs)
+    _error(answer, 429, "throttled")
+    assert int(answer.headers["retry-after"]) > 0
+    assert [response is not None for response in fast_calls] == [True, True, True, False]
