@@ -474,8 +474,9 @@ def render_certificate_pdf(context: dict) -> bytes:
             _labels[kind] = _laid_out_labels(page)
         else:
             _graft_labels(page, labels)
-        form = _form(state["code"], state["name"], state["language"], compact)
-        _body(page).children[:0] = form
+        form_boxes, form_bookmarks = _form(state["code"], state["name"], state["language"], compact)
+        _body(page).children[:0] = form_boxes
+        page.bookmarks[:0] = form_bookmarks  # the title, the PDF's one outline entry
         return document.write_pdf()
 
 
@@ -517,8 +518,9 @@ def _graft_labels(page: weasyprint.Page, labels: dict[str, tuple[float, float, t
 
 
 @functools.cache  # six states, two layouts
-def _form(code: str, name: str, language: str, compact: bool) -> tuple:
-    """The form layer of a state, laid out: the boxes of its <body>, placed on the page.
+def _form(code: str, name: str, language: str, compact: bool) -> tuple[tuple, list]:
+    """The form layer of a state, laid out: the boxes of its <body>, placed on the page,
+    and its bookmarks.
 
     They go in front of the data layer's own in its <body> (WeasyPrint's "header and footer
     of arbitrary complexity" recipe in its Tips & Tricks puts a separately rendered header
@@ -529,7 +531,8 @@ def _form(code: str, name: str, language: str, compact: bool) -> tuple:
     """
     state = {"code": code, "name": name, "language": language}
     document = _render(form_html(state, compact=compact), _Resources())
-    return tuple(_body(document.pages[0]).children)
+    page = document.pages[0]
+    return tuple(_body(page).children), page.bookmarks
 
 
 def _body(page: weasyprint.Page):
@@ -559,8 +562,6 @@ p { margin-top: 1em; margin-bottom: 1em }
 h1 { margin-top: .67em; margin-bottom: .67em; font-size: 2em; font-weight: bold }
 h1 { bookmark-level: 1; bookmark-label: content(text) }
 h1 { hyphens: manual; break-after: avoid; break-inside: avoid }
-b { font-weight: bold }
-br::before { content: "\\A"; white-space: pre-line }
 img { overflow: hidden }
 @page { margin: 75px }
 """

@@ -452,8 +452,12 @@ def test_data_laid_on_the_form_stands_where_the_whole_template_puts_it(long_valu
             (word, x0, y0, x1, y1) for x0, y0, x1, y1, word in word_boxes(pdf_bytes, tmp_path)
         )
 
+    def outline(pdf_bytes):
+        return [entry["/Title"] for entry in pypdf.PdfReader(io.BytesIO(pdf_bytes)).outline]
+
     whole_words = words(whole)
     for pdf_bytes in (first, layered):
+        assert outline(pdf_bytes) == outline(whole) == [LABELS["title"]["en"]]
         layered_words = words(pdf_bytes)
         assert [word[0] for word in layered_words] == [word[0] for word in whole_words]
         for ours, theirs in zip(layered_words, whole_words, strict=True):
