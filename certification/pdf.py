@@ -580,8 +580,10 @@ class _CertificateHTML(weasyprint.HTML):
     expat reads it, where WeasyPrint's HTML5 parser, in pure Python, takes some 7 % of a
     render. What expat refuses (a control character in a name, say) goes through the HTML5
     parser as before. The user-agent sheet is swapped as WeasyPrint's own test suite does
-    it. Should WeasyPrint stop using either hook, the page comes out the same, only slower:
-    tests/certification/test_pdf.py checks that each way gives the same PDF."""
+    it (should WeasyPrint stop calling `_ua_stylesheets`, its full sheet gives the same
+    page, only slower). tests/certification/test_pdf.py checks that each way gives the
+    same PDF, so a WeasyPrint that keeps more of its parser's tree than __init__ sets here
+    fails them rather than the certificates."""
 
     def __init__(self, *, string: str, base_url: str, url_fetcher: URLFetcher):
         try:
