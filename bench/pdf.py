@@ -8,8 +8,17 @@ them (certification/pdf.py keeps them per process). Each warm render is another
 certificate of the same state (its own number, names and token, so its own QR code): no
 render reuses anything of another's data. The first certificate of another state is shown
 apart: it lays out that state's form and labels.
+
+Wall-clock figures swell when other work shares the CPUs; the number of instructions a
+warm render executes does not. With `--warm N` the script renders the cold certificate and
+one warm one, then N warm ones inside functools.reduce, and prints nothing, so that
+valgrind counts only those N (divide its "I refs" by N):
+
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce \
+        --callgrind-out-file=/tmp/callgrind.out .venv/bin/python bench/pdf.py --warm 20
 """
 
+import functools
 import logging
 import os
 import statistics
@@ -128,5 +137,18 @@ def font_subsetter():
     return "fontTools (slow: apt-get install libharfbuzz-subset0)"
 
 
+def warm_only(renders):
+    render_certificate_pdf(CONTEXT)
+    render_certificate_pdf(certificate(renders + 1))
+
+    def render(_, n):
+        render_certificate_pdf(certificate(n))
+
+    functools.reduce(render, range(1, renders + 1), None)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--warm"]:
+        warm_only(int(sys.argv[2]))
+    else:
+        main()
