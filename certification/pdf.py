@@ -9,6 +9,7 @@ lays out text in Python, box by box, line by line.
 """
 
 import functools
+import io
 import logging
 import threading
 from dataclasses import dataclass
@@ -26,8 +27,6 @@ from weasyprint.formatting_structure.boxes import BlockBox
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from certification import qr
-
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "certificates/certificate.html"
@@ -36,7 +35,7 @@ MARK = "certificates/mark.svg"
 # Pseudo URLs of the two images, answered by _Resources.
 BASE_URL = "certificate:/"
 MARK_URL = "certificate:/mark.svg"
-QR_URL = "certificate:/qr.png"
+QR_URL = "certificate:/qr.svg"
 
 LANGUAGES = ("uz", "kk", "ky", "tg", "tk", "az")
 
@@ -276,20 +275,19 @@ def labels_for(language: str) -> dict[str, dict[str, str]]:
 
 def qr_code(data: str) -> segno.QRCode:
     """The QR code for `data`: level M, or L when M would make the modules too small."""
-    code = qr.make(data, error=QR_ERROR)
+    code = segno.make(data, error=QR_ERROR, boost_error=False, micro=False)
     if code.version > QR_MAX_VERSION_AT_M:
-        code = qr.make(data, error="l")
+        code = segno.make(data, error="l", boost_error=False, micro=False)
     return code
 
 
-def qr_png(data: str) -> bytes:
-    """The QR code as a greyscale PNG at one pixel per module, with the standard 4-module
-    quiet zone. The stylesheet scales it to its printed size with `image-rendering: pixelated`
-    (the PDF image says /Interpolate false), so every module prints as a crisp square at
-    any resolution. Drawn as SVG instead, its thousands of path segments cost WeasyPrint
-    tens of milliseconds per page to parse and write out; the PNG takes well
-    under one."""
-    return qr.png(qr_code(data), border=4)
+def qr_svg(data: str) -> bytes:
+    """The QR code as segno draws it in SVG, one unit per module with the standard
+    4-module quiet zone; the stylesheet gives it its printed size, as a vector image it
+    prints crisp at any resolution."""
+    out = io.BytesIO()
+    qr_code(data).save(out, kind="svg", xmldecl=False, scale=1, border=4)
+    return out.getvalue()
 
 
 @functools.cache
@@ -301,11 +299,11 @@ class _Resources(URLFetcher):
     """Serves the certificate's two images and refuses every other URL, so a rendering
     never reads a file or the network whatever ends up in the data."""
 
-    def __init__(self, qr_png: bytes | None = None):
+    def __init__(self, qr: bytes | None = None):
         super().__init__(allowed_protocols=())
         self._images = {MARK_URL: (_mark_svg(), "image/svg+xml")}
-        if qr_png is not None:
-            self._images[QR_URL] = (qr_png, "image/png")
+        if qr is not None:
+            self._images[QR_URL] = (qr, "image/svg+xml")
 
     def fetch(self, url, headers=None):
         if url not in self._images:
@@ -446,7 +444,7 @@ def render_certificate_pdf(context: dict) -> bytes:
     certificate it renews (`renews`).
     """
     state = context["state"]
-    resources = _Resources(qr_png=qr_png(context["verify_url"]))
+    resources = _Resources(qr=qr_svg(context["verify_url"]))
     # The labels of the data layer depend on the state and on which columns the producer
     # fills (see certificate.html), not on the values: laid out on the first certificate
     # of each kind, they are copied into the boxes left for them on every later one.

@@ -441,7 +441,7 @@ def test_data_laid_on_the_form_stands_where_the_whole_template_puts_it(long_valu
     context["renews"] = "MCA-TJ-2025-000042-51"
     first = render_laying_out_everything(context)
     layered = render_certificate_pdf(context)
-    resources = pdf._Resources(pdf.qr_png(context["verify_url"]))
+    resources = pdf._Resources(pdf.qr_svg(context["verify_url"]))
     compact = len(pdf._render(pdf.certificate_html(context), resources).pages) > 1
     assert compact == long_values
     html = pdf.certificate_html(context, compact=compact, form=True)
