@@ -90,7 +90,9 @@ class VerifyFastPath:
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("HTTP_AUTHORIZATION"):
-            answer = self.respond(WSGIRequest(environ))
+            # A copy: WSGIRequest rewrites PATH_INFO and SCRIPT_NAME in the environ it is
+            # given, and Django must get the environ as the server made it.
+            answer = self.respond(WSGIRequest(dict(environ)))
             if answer is not None:
                 status, headers, body = answer
                 start_response(status, headers)

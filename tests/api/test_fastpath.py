@@ -8,6 +8,7 @@ leaves it out (it would close the connection holding the test's transaction), an
 query log kept as django_assert_num_queries keeps it."""
 
 import json
+from urllib.parse import unquote_to_bytes
 
 import pytest
 from django.core import signals
@@ -100,6 +101,8 @@ def _get(app, path, user=None, token=None, secure=False, **extra):
     if token is not None:
         extra["HTTP_AUTHORIZATION"] = f"Token {token}"
     environ = RequestFactory().get(path, secure=secure, **extra).environ
+    # As a server passes it (bytes as latin-1), not as the WSGIRequest made here left it.
+    environ["PATH_INFO"] = unquote_to_bytes(path).decode("iso-8859-1")
     started = []
     result = app(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
     try:
@@ -203,6 +206,21 @@ def test_django_answers_what_the_short_way_does_not(flow, certificate, customs, 
     # Without credentials the short way is not even tried.
     _error(_get(fast_app, _path(number)), 401, "not_authenticated")
     assert len(fast_calls) == len(cases)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/products/\U000e57fc\u00a1/origin/",
+        "/api/v1/certificates/MCA-KZ-2026-\u0416\U0001f600/verify/",
+        "/api/v1/certificates/%FF%FE/verify/",
+    ],
+)
+def test_odd_paths_reach_django_as_the_server_sent_them(customs, apps, path):
+    fast_app, django = apps()
+    fast, full = (_get(app, path, customs) for app in (fast_app, django))
+    assert fast.status_code == full.status_code < 500
+    assert fast.body == full.body
 
 
 def test_a_host_not_allowed_is_refused_as_by_django(certificate, customs, apps):
