@@ -4,7 +4,7 @@
 
 No database needed. The cold render pays for loading fonts, parsing the stylesheet and the
 template, and laying out the state's form and the labels of its fields; warm renders reuse
-them (certification/pdf.py keeps them per process). Each warm render is another
+them (certification/documents/render.py keeps them per process). Each warm render is another
 certificate of the same state (its own number, names and token, so its own QR code): no
 render reuses anything of another's data. The first certificate of another state is shown
 apart: it lays out that state's form and labels.
@@ -36,7 +36,7 @@ django.setup()
 # WeasyPrint logs every step at INFO; the figures are what this script is for.
 logging.getLogger("weasyprint").setLevel(logging.WARNING)
 
-from certification.pdf import render_certificate_pdf  # noqa: E402
+from certification.documents.render import render_certificate_pdf  # noqa: E402
 
 WARM_RUNS = 20
 

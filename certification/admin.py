@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from certification import lifecycle, notifications
+from certification.core import lifecycle
 from certification.models import (
     Application,
     ApplicationDocument,
@@ -12,6 +12,7 @@ from certification.models import (
     OutboxEvent,
     WebhookSubscription,
 )
+from certification.notifications import dispatch
 
 # --- Notifications: what the secretariat watches (failed deliveries above all) -----------
 
@@ -96,7 +97,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Retry the selected deliveries now"), permissions=["change"])
     def retry_now(self, request, queryset):
-        count = notifications.retry_now(queryset)
+        count = dispatch.retry_now(queryset)
         self.message_user(request, _("%(count)s deliveries will be retried.") % {"count": count})
 
     def has_change_permission(self, request, obj=None):

@@ -19,8 +19,10 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from certification import lifecycle, services, verification
+from certification.core import lifecycle
 from certification.models import Application, Certificate
+from certification.verification import lookup
+from certification.workflow import services
 from registry.demo import DEMO_DOMAIN
 from registry.models import Product, User
 
@@ -162,7 +164,7 @@ def seed_certificates():
 
 def sample_statuses(samples):
     """[(status read through verification, expected status, number, product, state, note)]."""
-    results = verification.verify_many([sample[1] for sample in samples])
+    results = lookup.verify_many([sample[1] for sample in samples])
     return [
         (result["status"], EXPECTED_STATUS[kind], number, product, state, note)
         for (kind, number, product, state, note), result in zip(samples, results, strict=True)

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from certification import notifications
 from certification.models import Heartbeat
+from certification.notifications import dispatch
 from config.celery import app as celery_app
 
 
@@ -59,7 +59,7 @@ def check_storage():
 
 def check_outbox():
     try:
-        figures = notifications.backlog()
+        figures = dispatch.backlog()
     except Exception as error:  # noqa: BLE001
         return _failure(error)
     limit = settings.HEALTH_OUTBOX_MAX_DELAY_SECONDS

@@ -1,6 +1,6 @@
 """The decision and its proof: applications, certificates and their numbering, the audit
 chain and the outbox (design.md sections 4 and 5). State changes happen only in
-certification/services.py; nothing here carries business rules."""
+certification/workflow/services.py; nothing here carries business rules."""
 
 import uuid
 
@@ -211,7 +211,7 @@ class AuditChainHead(models.Model):
 class OutboxEvent(models.Model):
     """A domain event written in the same transaction as the change it announces.
     Dispatch claims it with a lease and fans it out into one Delivery per recipient
-    (certification/notifications.py); `sent_at` is set once those deliveries exist, and
+    (certification/notifications/dispatch.py); `sent_at` is set once those deliveries exist, and
     each delivery is marked sent only after its receiver accepted it."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from certification import signing, verification
-from certification.numbering import EXAMPLE, InvalidNumber, parse_number
+from certification.core.numbering import EXAMPLE, InvalidNumber, parse_number
+from certification.verification import lookup, signing
 
 # Verifiers refetch within minutes after a rotation; an unknown kid makes well-behaved JOSE
 # clients refetch at once anyway. Retired keys stay published, so caching never hides a key
@@ -73,7 +73,7 @@ def verify_page(request, number):
     if number != canonical:  # typed in lower case, or with spaces
         url = reverse("verify-page", kwargs={"number": canonical})
         return redirect(f"{url}?{urlencode({'t': token})}" if token else url)
-    found = verification.find(canonical)
+    found = lookup.find(canonical)
     context = {
         "number": canonical,
         "found": found,
@@ -89,7 +89,7 @@ def _check(token, number, record):
     if not token:
         return None
     if len(token) > MAX_TOKEN_LENGTH:
-        return verification.TokenCheck(
+        return lookup.TokenCheck(
             False, error=_("The token is malformed."), error_code="malformed"
         )
-    return verification.check_token(token, number, record)
+    return lookup.check_token(token, number, record)

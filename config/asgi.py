@@ -18,6 +18,6 @@ application = get_asgi_application()
 # Refuse to serve without every authority's signing key (design.md section 5): certificates
 # could not be issued, nor their tokens checked. On the embedded default the missing keys
 # are created here instead. After the application, which sets Django up.
-from certification.signing import ensure_keys_present  # noqa: E402
+from certification.verification.signing import ensure_keys_present  # noqa: E402
 
 ensure_keys_present()

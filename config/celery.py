@@ -24,7 +24,7 @@ def refuse_to_start_without_signing_keys(**kwargs):
     import django
 
     django.setup()
-    from certification.signing import SigningKeyMissing, ensure_keys_present
+    from certification.verification.signing import SigningKeyMissing, ensure_keys_present
 
     try:
         ensure_keys_present()

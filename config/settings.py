@@ -91,7 +91,7 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # psycopg prepares a statement on the server once it ran this many times on a
         # connection, so PostgreSQL stops planning it anew. Only the server-side-binding
-        # cursor of certification/verification.py is affected: Django's own cursor binds
+        # cursor of certification/verification/lookup.py is affected: Django's own cursor binds
         # client-side and never prepares. "off" behind a pooler that cannot keep prepared
         # statements (PgBouncer in transaction mode before 1.21).
         _prepare = env_str("DATABASE_PREPARE_THRESHOLD", "5")
@@ -169,7 +169,7 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", DEBUG)
 # Webhook POSTs: one timeout for connect and for each read or write, no redirects.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
 
-# The outbox (certification/notifications.py): a claimed event or delivery is leased for
+# The outbox (certification/notifications/dispatch.py): a claimed event or delivery is leased for
 # OUTBOX_LEASE_SECONDS (longer than a task may run), so a worker that dies mid-send loses
 # nothing; failed deliveries are retried after OUTBOX_RETRY_BASE_SECONDS, doubling up to
 # OUTBOX_RETRY_MAX_DELAY_SECONDS, for OUTBOX_RETRY_HOURS, then marked failed. Beat sweeps

@@ -1,8 +1,8 @@
 """bench/verify.py measures the real lookup against a floor that must do the same work."""
 
 from bench.verify import FLOOR_SQL, STATES, YEAR, certificate_number
-from certification.numbering import format_number, parse_number
-from certification.verification import _ONE
+from certification.core.numbering import format_number, parse_number
+from certification.verification.lookup import _ONE
 
 
 def test_floor_runs_the_same_query_as_verification():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from certification.numbering import MEMBER_STATES
+from certification.core.numbering import MEMBER_STATES
 from config.celery import refuse_to_start_without_signing_keys
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,13 +8,13 @@ itself costs. VerifyFastPath wraps the WSGI application (config/wsgi.py) and ans
 request itself when it can say exactly what the API would say:
 
 - the token, the account behind it and the certificate come in one prepared query
-  (verification.fetch_for_token);
+  (lookup.fetch_for_token);
 - the same policy (policy.can_verify_certificates) and the same throttles as the view
   (VerifyView.throttle_classes), judged at once and counted once (throttling.allow_all);
 - Django's own SecurityMiddleware (the HTTPS redirect, HSTS and the other security
   headers), the Host check (ALLOWED_HOSTS), the database connections' upkeep before and
   after (close_old_connections, as the request signals do) and the log line of a 404;
-- the same body (verification.verify_object, or the `not_found` error in the caller's
+- the same body (lookup.verify_object, or the `not_found` error in the caller's
   language) and the same headers, which tests compare with the full stack's.
 
 Everything else goes to Django untouched and is answered there: no or another kind of
@@ -44,11 +44,12 @@ from django.utils.cache import patch_vary_headers
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
 
-from certification import policy, verification
 from certification.api.errors import error_body
 from certification.api.throttling import allow_all
 from certification.api.verify import VerifyView, json_body
-from certification.numbering import InvalidNumber
+from certification.core import policy
+from certification.core.numbering import InvalidNumber
+from certification.verification import lookup
 
 _KEYWORD = b"token"
 
@@ -172,10 +173,10 @@ class VerifyFastPath:
         if key is None:
             return None
         try:
-            number = verification.canonical(text)
+            number = lookup.canonical(text)
         except InvalidNumber:
             return None
-        found = verification.fetch_for_token(key, number)
+        found = lookup.fetch_for_token(key, number)
         if found is None:
             return None
         account, record = found
@@ -190,7 +191,7 @@ class VerifyFastPath:
             with translation.override(language):
                 message = _("No certificate has the number %(number)s.") % {"number": number}
             return HTTPStatus.NOT_FOUND, json_body(error_body("not_found", message)), language
-        result = verification.verify_object(record, verification.Clock())
+        result = lookup.verify_object(record, lookup.Clock())
         return HTTPStatus.OK, json_body(result), language
 
 

@@ -1,10 +1,10 @@
 """Input serializers check the shape of requests; output serializers render objects.
-Neither saves business state: the views hand validated data to certification.services."""
+Neither saves business state: the views hand validated data to certification.workflow.services."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from certification import lifecycle
+from certification.core import lifecycle
 from certification.models import Application, ApplicationDocument
 from registry.models import Currency, Material, MemberState, Producer, Product
 

@@ -4,7 +4,7 @@
     POST /api/v1/certificates/verify/   {"numbers": [...]}   (1 to 1000)
 
 for customs officers, reviewers and the secretariat. The views are deliberately lean (the
-verify objects are plain dicts from certification.verification, no ModelSerializer): this is
+verify objects are plain dicts from certification.verification.lookup, no ModelSerializer): this is
 the endpoint border posts and customs systems call all day. The global authentication and
 throttles apply as everywhere else. A GET with an API token is usually answered before it
 gets here, with the same body and headers, by certification.api.fastpath. The serializers
@@ -35,11 +35,12 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
-from certification import policy, verification
 from certification.api.serializers import ErrorSerializer
 from certification.api.views import errors
+from certification.core import policy
+from certification.core.numbering import EXAMPLE, InvalidNumber
 from certification.exceptions import ValidationFailed
-from certification.numbering import EXAMPLE, InvalidNumber
+from certification.verification import lookup
 from registry.models import User
 
 STATUSES = ["valid", "not_yet_valid", "expired", "suspended", "revoked"]
@@ -75,11 +76,11 @@ class PreparedTokenScheme(OpenApiAuthenticationExtension):
 
 
 def _user_for_token(key):
-    rows = verification.query(_TOKEN_SQL, [key])
+    rows = lookup.query(_TOKEN_SQL, [key])
     if not rows:
         return None
     fields = [field.attname for field in User._meta.concrete_fields]
-    return User.from_db(verification.DATABASE, fields, rows[0])
+    return User.from_db(lookup.DATABASE, fields, rows[0])
 
 
 _TOKEN_SQL = "SELECT {columns} FROM {user} u JOIN {token} t ON t.user_id = u.{pk} WHERE t.key = %s"
@@ -154,7 +155,7 @@ class VerifyMissSerializer(serializers.Serializer):
     number = serializers.CharField(
         help_text="Canonical form for not_found; as given for invalid_number."
     )
-    status = serializers.ChoiceField(choices=[verification.NOT_FOUND, verification.INVALID_NUMBER])
+    status = serializers.ChoiceField(choices=[lookup.NOT_FOUND, lookup.INVALID_NUMBER])
     message = serializers.CharField(
         required=False, help_text="Why the number is invalid (invalid_number only)."
     )
@@ -164,7 +165,7 @@ class VerifyBulkSerializer(serializers.Serializer):
     numbers = serializers.ListField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         min_length=1,
-        max_length=verification.MAX_BULK,
+        max_length=lookup.MAX_BULK,
         help_text="1 to 1000 numbers, any letter case; duplicates allowed.",
     )
 
@@ -250,7 +251,7 @@ class VerifyView(APIView):
     )
     def get(self, request, number):
         try:
-            return json_response(verification.verify_number(number))
+            return json_response(lookup.verify_number(number))
         except InvalidNumber as error:
             raise _invalid(error) from None
 
@@ -301,7 +302,7 @@ class VerifyBulkView(APIView):
         numbers = request.data.get("numbers") if isinstance(request.data, dict) else None
         if not (
             isinstance(numbers, list)
-            and 1 <= len(numbers) <= verification.MAX_BULK
+            and 1 <= len(numbers) <= lookup.MAX_BULK
             and all(isinstance(number, str) for number in numbers)
         ):
             # Anything but a list of strings gets the serializer's full account of what is
@@ -310,7 +311,7 @@ class VerifyBulkView(APIView):
             data = VerifyBulkSerializer(data=request.data)
             data.is_valid(raise_exception=True)
             numbers = data.validated_data["numbers"]
-        return json_response({"results": verification.verify_many(numbers)})
+        return json_response({"results": lookup.verify_many(numbers)})
 
 
 def json_response(data, status=200):

@@ -26,11 +26,13 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from certification import certificate_pdf, policy, services
 from certification.api import serializers as s
 from certification.api.throttling import AddressThrottle, AuthThrottle
+from certification.core import policy
+from certification.documents import store
 from certification.exceptions import NotFound, ValidationFailed
 from certification.models import Application
+from certification.workflow import services
 from registry.models import Material, MemberState
 from registry.selectors import product_assessment
 
@@ -560,9 +562,9 @@ class CertificateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     )
     def pdf(self, request, number=None):
         certificate = self._fresh(number)
-        file = certificate_pdf.open_stored(certificate)
+        file = store.open_stored(certificate)
         if file is None:
-            seconds = certificate_pdf.RETRY_AFTER_SECONDS
+            seconds = store.RETRY_AFTER_SECONDS
             return Response(
                 {"status": "being_prepared", "retry_after": seconds},
                 status=status.HTTP_202_ACCEPTED,

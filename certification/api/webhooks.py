@@ -9,10 +9,10 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from certification import webhooks
 from certification.api.views import COMMON, errors
 from certification.exceptions import NotFound
 from certification.models import Delivery, DeliveryAttempt, WebhookSubscription
+from certification.notifications import webhooks
 
 # --- Serializers -------------------------------------------------------------------------
 

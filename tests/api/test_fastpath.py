@@ -19,12 +19,12 @@ from django.urls import resolve
 from rest_framework.authtoken.models import Token
 from rest_framework.throttling import SimpleRateThrottle
 
-from certification import services
 from certification.api import fastpath
 from certification.api.fastpath import VerifyFastPath
 from certification.api.verify import VerifyView
+from certification.core.numbering import format_number
 from certification.models import Application
-from certification.numbering import format_number
+from certification.workflow import services
 from tests.certification.conftest import Flow
 from tests.factories import CustomsFactory, UserFactory
 
@@ -239,7 +239,7 @@ def test_an_error_on_the_way_is_left_to_django(certificate, customs, apps, monke
     def broken(key, number):
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr(fastpath.verification, "fetch_for_token", broken)
+    monkeypatch.setattr(fastpath.lookup, "fetch_for_token", broken)
     answer = _get(fast_app, _path(certificate.number), customs)
     assert answer.status_code == 200 and answer.json()["number"] == certificate.number
 

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from certification import services
 from certification.models import Application, Certificate
+from certification.workflow import services
 from tests.api.conftest import assert_error, client_for
 from tests.certification.conftest import Flow
 from tests.factories import (

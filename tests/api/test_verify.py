@@ -6,9 +6,9 @@ import json
 import jwt
 import pytest
 
-from certification import signing
+from certification.core.numbering import format_number
 from certification.models import Application
-from certification.numbering import format_number
+from certification.verification import signing
 from tests.api.conftest import assert_error, client_for
 from tests.certification.conftest import Flow
 from tests.certification.test_verification import VERIFY_KEYS

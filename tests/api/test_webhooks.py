@@ -9,8 +9,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from certification import notifications, webhooks
 from certification.models import Application, AuditEvent, Delivery, WebhookSubscription
+from certification.notifications import dispatch, webhooks
 from tests.api.conftest import assert_error, client_for
 from tests.certification.conftest import Flow
 from tests.certification.receivers import Receiver
@@ -174,7 +174,7 @@ def test_the_delivery_log_shows_every_attempt(settings, django_capture_on_commit
             app = flow.application(Application.Status.APPROVED)
         delivery = Delivery.objects.get(subscription_id=hook_id)
         Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-        assert notifications.deliver(delivery.pk) == "sent"
+        assert dispatch.deliver(delivery.pk) == "sent"
     finally:
         receiver.stop()
     log = client_for(customs).get(f"/api/v1/webhooks/{hook_id}/deliveries/")

@@ -10,10 +10,10 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from certification import services
-from certification.certificate_pdf import verify_url
+from certification.core.numbering import format_number
+from certification.documents.store import verify_url
 from certification.models import Application
-from certification.numbering import format_number
+from certification.workflow import services
 from tests.browser.conftest import MISSING, PHONE, SKIP_REASON
 from tests.certification.conftest import Flow
 

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from certification import services
 from certification.models import Application
+from certification.workflow import services
 from tests.factories import (
     MaterialFactory,
     MembershipFactory,

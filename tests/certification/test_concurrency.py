@@ -6,10 +6,10 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from certification import services
+from certification.core.numbering import parse_number
 from certification.exceptions import TransitionNotAllowed
 from certification.models import Application, AuditEvent, Certificate
-from certification.numbering import parse_number
+from certification.workflow import services
 from tests.certification.conftest import Flow
 
 S = Application.Status
@@ -79,6 +79,6 @@ def test_twenty_concurrent_approvals_get_consecutive_numbers_and_one_audit_chain
     numbers = Certificate.objects.filter(member_state="KZ").values_list("number", flat=True)
     sequences = sorted(parse_number(n).sequence for n in numbers)
     assert sequences == list(range(1, 21))
-    from certification.audit import verify_chain
+    from certification.core.audit import verify_chain
 
     assert verify_chain() is None

@@ -5,11 +5,11 @@ import io
 import pytest
 from django.core.management import call_command
 
+from certification.core.numbering import MEMBER_STATES
 from certification.demo import EXPECTED_STATUS, SAMPLES, seed_certificates
 from certification.models import Certificate
-from certification.numbering import MEMBER_STATES
-from certification.signing import verify_token
-from certification.verification import find, verify_number
+from certification.verification.lookup import find, verify_number
+from certification.verification.signing import verify_token
 from registry.demo import seed_demo
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone, translation
 
-from certification import expiry, lifecycle, notifications, services, tasks, webhooks
+from certification import tasks
+from certification.core import lifecycle, queueing
 from certification.models import (
     Application,
     AuditEvent,
@@ -21,6 +22,8 @@ from certification.models import (
     OutboxEvent,
     WebhookSubscription,
 )
+from certification.notifications import dispatch, expiry, webhooks
+from certification.workflow import services
 from tests.api.conftest import client_for
 from tests.certification.receivers import Receiver
 from tests.factories import CustomsFactory, ReviewerFactory, SecretariatFactory, state
@@ -171,12 +174,12 @@ def test_withdrawal_and_issue_send_no_extra_email(flow, committing):
 def test_email_is_not_sent_twice_when_dispatch_runs_again(flow, committing):
     approve(flow, committing)
     event = OutboxEvent.objects.get(event="application.approved")
-    assert notifications.fan_out(event.pk) == []  # already fanned out
+    assert dispatch.fan_out(event.pk) == []  # already fanned out
     OutboxEvent.objects.filter(pk=event.pk).update(sent_at=None)  # as if it had crashed
-    pending = notifications.fan_out(event.pk)
+    pending = dispatch.fan_out(event.pk)
     assert pending == []  # the delivery exists (unique per account) and was sent
     for delivery in Delivery.objects.all():
-        assert notifications.deliver(delivery.pk) is None  # sent: nothing to claim
+        assert dispatch.deliver(delivery.pk) is None  # sent: nothing to claim
     assert len(mails_to(flow.member)) == 1
 
 
@@ -278,9 +281,9 @@ def test_eager_dispatch_runs_after_the_request_in_a_thread(flow, settings, monke
         ran.append(event_id)
         return []
 
-    monkeypatch.setattr(notifications, "fan_out", slow_fan_out)
+    monkeypatch.setattr(dispatch, "fan_out", slow_fan_out)
     started = time.monotonic()
-    tasks.queue(tasks.dispatch_event, ["00000000-0000-0000-0000-000000000001"])
+    queueing.queue(queueing.DISPATCH_EVENT, ["00000000-0000-0000-0000-000000000001"])
     assert time.monotonic() - started < 0.3 and ran == []
     deadline = time.monotonic() + 5
     while not ran and time.monotonic() < deadline:
@@ -291,7 +294,7 @@ def test_eager_dispatch_runs_after_the_request_in_a_thread(flow, settings, monke
 def test_backoff_doubles_and_is_capped(settings):
     settings.OUTBOX_RETRY_BASE_SECONDS = 30
     settings.OUTBOX_RETRY_MAX_DELAY_SECONDS = 3600
-    delays = [notifications.backoff(n).total_seconds() for n in range(1, 10)]
+    delays = [dispatch.backoff(n).total_seconds() for n in range(1, 10)]
     assert delays == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
 
 
@@ -307,17 +310,17 @@ def test_a_delivery_failing_for_24_hours_is_marked_failed(flow, committing, rece
             created_at=delivery.created_at - (delivery.next_attempt_at - timezone.now()),
             next_attempt_at=timezone.now(),
         )
-        assert notifications.deliver(delivery.pk) in ("retry", "failed")
+        assert dispatch.deliver(delivery.pk) in ("retry", "failed")
         delivery.refresh_from_db()
         tries += 1
         assert tries < 40
     assert delivery.state == "failed" and delivery.failed_at is not None
     assert timezone.now() - delivery.created_at >= timedelta(hours=23)
     assert delivery.attempts == tries == len(receiver.requests)
-    assert notifications.backlog()["failed_deliveries"] == 1
+    assert dispatch.backlog()["failed_deliveries"] == 1
     # Nothing claims or sweeps it any more.
     make_due(Delivery.objects.filter(pk=delivery.pk))
-    assert notifications.due_work() == ([], [])
+    assert dispatch.due_work() == ([], [])
 
 
 def test_the_secretariat_sees_failed_deliveries_in_the_admin(
@@ -373,11 +376,11 @@ def test_only_one_claim_wins_and_a_lease_runs_out(flow, committing, settings):
     app = flow.application(S.APPROVED)  # on-commit dispatch not run: deliveries pending
     event = OutboxEvent.objects.get(event="application.approved", application=app)
     now = timezone.now()
-    assert notifications._claim(OutboxEvent, event.pk, now) is True
-    assert notifications._claim(OutboxEvent, event.pk, now) is False
-    assert notifications.fan_out(event.pk, now) == []  # leased by the first claim
+    assert dispatch._claim(OutboxEvent, event.pk, now) is True
+    assert dispatch._claim(OutboxEvent, event.pk, now) is False
+    assert dispatch.fan_out(event.pk, now) == []  # leased by the first claim
     later = now + timedelta(seconds=61)
-    assert notifications.fan_out(event.pk, later) != []  # the lease ran out: claimed again
+    assert dispatch.fan_out(event.pk, later) != []  # the lease ran out: claimed again
     event.refresh_from_db()
     assert event.attempts == 2 and event.sent_at is not None
 
@@ -386,16 +389,16 @@ def test_a_delivery_whose_worker_died_is_sent_after_its_lease(flow, committing, 
     settings.OUTBOX_LEASE_SECONDS = 60
     app = flow.application(S.APPROVED)
     event = OutboxEvent.objects.get(event="application.approved", application=app)
-    (delivery_id,) = notifications.fan_out(event.pk)
+    (delivery_id,) = dispatch.fan_out(event.pk)
     now = timezone.now()
     # A worker claims it and dies before sending.
-    assert notifications._claim(Delivery, delivery_id, now)
+    assert dispatch._claim(Delivery, delivery_id, now)
     DeliveryAttempt.objects.create(delivery_id=delivery_id, number=1, started_at=now)
-    assert notifications.due_work(now + timedelta(seconds=30)) == ([], [])  # leased
+    assert dispatch.due_work(now + timedelta(seconds=30)) == ([], [])  # leased
     assert mails_to(flow.member) == []
-    events, deliveries = notifications.due_work(now + timedelta(seconds=61))
+    events, deliveries = dispatch.due_work(now + timedelta(seconds=61))
     assert deliveries == [delivery_id]
-    assert notifications.deliver(delivery_id, now + timedelta(seconds=61)) == "sent"
+    assert dispatch.deliver(delivery_id, now + timedelta(seconds=61)) == "sent"
     assert len(mails_to(flow.member)) == 1
     log = list(DeliveryAttempt.objects.filter(delivery_id=delivery_id).values_list("ok", flat=True))
     assert log == [None, True]  # the first try has no outcome: its worker died
@@ -407,11 +410,11 @@ def test_the_sweep_queues_work_once_until_the_lease_time_passes(flow, settings):
     event = OutboxEvent.objects.get(event="application.submitted")
     now = timezone.now()
     # Just written: its on-commit queueing may still be on the way.
-    assert notifications.due_work(now) == ([], [])
-    events, _ = notifications.due_work(now + timedelta(seconds=61))
+    assert dispatch.due_work(now) == ([], [])
+    events, _ = dispatch.due_work(now + timedelta(seconds=61))
     assert events == [event.pk]
-    assert notifications.due_work(now + timedelta(seconds=62)) == ([], [])  # queued
-    assert notifications.due_work(now + timedelta(seconds=125))[0] == [event.pk]
+    assert dispatch.due_work(now + timedelta(seconds=62)) == ([], [])  # queued
+    assert dispatch.due_work(now + timedelta(seconds=125))[0] == [event.pk]
 
 
 def test_the_sweep_dispatches_events_the_broker_never_got(flow, settings):

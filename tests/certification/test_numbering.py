@@ -1,6 +1,6 @@
 import pytest
 
-from certification.numbering import (
+from certification.core.numbering import (
     MEMBER_STATES,
     CertificateNumber,
     InvalidNumber,

@@ -14,7 +14,7 @@ import pypdf
 import pytest
 from PIL import Image
 
-from certification.pdf import LABELS, render_certificate_pdf
+from certification.documents.render import LABELS, render_certificate_pdf
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_PDF = REPO_ROOT / "artifacts" / "certificate-sample-UZ.pdf"
@@ -180,7 +180,7 @@ def decode_qr(pdf: bytes, tmp_path: Path, dpi: int = 150) -> list[str]:
 @pytest.fixture(scope="module", params=list(STATES))
 def rendered(request):
     # The second certificate of its state and kind: the form and the labels are copies of
-    # those laid out for the first (certification/pdf.py).
+    # those laid out for the first (certification/documents/render.py).
     render_laying_out_everything(sample_context(request.param, producer="First Producer LLC"))
     context = sample_context(request.param)
     return context, render_certificate_pdf(context)
@@ -374,44 +374,44 @@ def test_unknown_language_is_refused():
 
 def render_laying_out_everything(context):
     # The form layer and the labels are laid out once per process and state (certification/
-    # pdf.py): forget them, so that this render lays out the whole page.
-    from certification import pdf
+    # render.py): forget them, so that this render lays out the whole page.
+    from certification.documents import render
 
-    pdf._form.cache_clear()
-    pdf._labels.clear()
+    render._form.cache_clear()
+    render._labels.clear()
     return render_certificate_pdf(context)
 
 
 @pytest.mark.parametrize("code", ["TM", "KZ"])
 def test_trimmed_user_agent_stylesheet_gives_the_same_pdf(code, monkeypatch):
-    # certification/pdf.py gives WeasyPrint only the user-agent rules the template needs;
+    # documents/render.py gives WeasyPrint only the user-agent rules the template needs;
     # with WeasyPrint's full sheet the document must come out byte for byte the same.
-    from certification import pdf
+    from certification.documents import render
 
     context = sample_context(code, producer=LONG_PRODUCER, product=LONG_PRODUCT)
     context["renews"] = f"MCA-{code}-2025-000042-51"
     context["status_note"] = "Suspended on 01.03.2026"
     trimmed = render_laying_out_everything(context)
-    monkeypatch.delattr(pdf._CertificateHTML, "_ua_stylesheets")
+    monkeypatch.delattr(render._CertificateHTML, "_ua_stylesheets")
     assert render_laying_out_everything(context) == trimmed
-    pdf._form.cache_clear()  # nothing laid out with the full sheet for later tests
-    pdf._labels.clear()
+    render._form.cache_clear()  # nothing laid out with the full sheet for later tests
+    render._labels.clear()
 
 
 @pytest.mark.parametrize("code", ["UZ", "AZ"])
 def test_xml_parser_gives_the_same_pdf_as_weasyprints_html_parser(code, monkeypatch):
-    # certification/pdf.py reads the template's markup with expat; WeasyPrint's own HTML5
+    # documents/render.py reads the template's markup with expat; WeasyPrint's own HTML5
     # parser must make the very same document of it.
-    from certification import pdf
+    from certification.documents import render
 
     context = sample_context(code, producer='Ganja & Sons "<Nar>"', product=LONG_PRODUCT)
     context["renews"] = f"MCA-{code}-2025-000042-51"
     context["status_note"] = "Suspended on 01.03.2026"
     by_expat = render_laying_out_everything(context)
-    monkeypatch.delattr(pdf._CertificateHTML, "__init__")
+    monkeypatch.delattr(render._CertificateHTML, "__init__")
     assert render_laying_out_everything(context) == by_expat
-    pdf._form.cache_clear()
-    pdf._labels.clear()
+    render._form.cache_clear()
+    render._labels.clear()
 
 
 @pytest.mark.parametrize("code", list(STATES))
@@ -419,7 +419,7 @@ def test_xml_parser_gives_the_same_pdf_as_weasyprints_html_parser(code, monkeypa
 def test_template_is_well_formed_xml_so_the_fast_parser_reads_it(code, compact):
     from xml.etree import ElementTree
 
-    from certification.pdf import certificate_html, form_html
+    from certification.documents.render import certificate_html, form_html
 
     context = sample_context(code, tax_id=None)
     context["renews"] = f"MCA-{code}-2025-000042-51"
@@ -432,20 +432,20 @@ def test_template_is_well_formed_xml_so_the_fast_parser_reads_it(code, compact):
 @pytest.mark.parametrize("long_values", [False, True])
 def test_data_laid_on_the_form_stands_where_the_whole_template_puts_it(long_values, tmp_path):
     # Every certificate's data is laid on its state's form, its labels copied from the
-    # first certificate of its kind (certification/pdf.py). Each word must stand where the
+    # first certificate of its kind (documents/render.py). Each word must stand where the
     # template rendered as one document puts it, to a fraction of a point (each document
     # rounds its own glyph advances).
-    from certification import pdf
+    from certification.documents import render
 
     context = longest_values_context() if long_values else sample_context("TJ")
     context["renews"] = "MCA-TJ-2025-000042-51"
     first = render_laying_out_everything(context)
     layered = render_certificate_pdf(context)
-    resources = pdf._Resources(pdf.qr_svg(context["verify_url"]))
-    compact = len(pdf._render(pdf.certificate_html(context), resources).pages) > 1
+    resources = render._Resources(render.qr_svg(context["verify_url"]))
+    compact = len(render._render(render.certificate_html(context), resources).pages) > 1
     assert compact == long_values
-    html = pdf.certificate_html(context, compact=compact, form=True)
-    whole = pdf._render(html, resources).write_pdf()
+    html = render.certificate_html(context, compact=compact, form=True)
+    whole = render._render(html, resources).write_pdf()
 
     def words(pdf_bytes):
         return sorted(
@@ -465,21 +465,21 @@ def test_data_laid_on_the_form_stands_where_the_whole_template_puts_it(long_valu
 
 
 def test_a_states_form_and_labels_are_laid_out_once(monkeypatch):
-    from certification import pdf
+    from certification.documents import render
 
     render_certificate_pdf(sample_context("AZ"))
-    laid_out = pdf._form.cache_info().misses
-    labels = dict(pdf._labels)
-    graft, grafted = pdf._graft_labels, []
+    laid_out = render._form.cache_info().misses
+    labels = dict(render._labels)
+    graft, grafted = render._graft_labels, []
 
     def counted_graft(*args):
         grafted.append(args)
         return graft(*args)
 
-    monkeypatch.setattr(pdf, "_graft_labels", counted_graft)
+    monkeypatch.setattr(render, "_graft_labels", counted_graft)
     render_certificate_pdf(sample_context("AZ", producer="Baku Tea Company LLC"))
-    assert pdf._form.cache_info().misses == laid_out
-    assert pdf._labels == labels and grafted
+    assert render._form.cache_info().misses == laid_out
+    assert render._labels == labels and grafted
 
 
 def test_markup_expat_refuses_still_renders():

@@ -14,9 +14,11 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 
-from certification import certificate_pdf, services, tasks
+from certification import tasks
+from certification.documents import store
+from certification.documents.render import LABELS
 from certification.models import Application, Certificate
-from certification.pdf import LABELS
+from certification.workflow import services
 from tests.certification.conftest import Flow
 from tests.certification.test_pdf import (
     LONG_PRODUCER,
@@ -91,10 +93,10 @@ def test_qr_decodes_for_64_character_cyrillic_names_end_to_end(
     certificate = approve(flow, django_capture_on_commit_callbacks)
 
     pdf = stored_bytes(certificate)
-    assert len(certificate_pdf.verify_url(certificate)) > 650
+    assert len(store.verify_url(certificate)) > 650
     assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) == 1
     assert LONG_PRODUCER in pdf_text(pdf) and LONG_PRODUCT in pdf_text(pdf)
-    assert decode_qr(pdf, tmp_path) == [certificate_pdf.verify_url(certificate)]
+    assert decode_qr(pdf, tmp_path) == [store.verify_url(certificate)]
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "certificate-approved-KZ-long-cyrillic.pdf").write_bytes(pdf)
 
@@ -103,7 +105,7 @@ def test_render_is_queued_on_commit_not_inside_the_approval(
     flow, django_capture_on_commit_callbacks
 ):
     app = flow.application(S.UNDER_REVIEW)
-    with mock.patch.object(certificate_pdf, "render_certificate_pdf") as renderer:
+    with mock.patch.object(store, "render_certificate_pdf") as renderer:
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             services.application_approve(actor=flow.reviewer, application_id=app.pk)
         renderer.assert_not_called()  # nothing rendered inside the transaction
@@ -116,7 +118,7 @@ def test_second_run_does_not_render_again(issued):
     name, digest, content = issued.pdf.name, issued.pdf_sha256, stored_bytes(issued)
 
     with mock.patch.object(
-        certificate_pdf, "render_certificate_pdf", wraps=certificate_pdf.render_certificate_pdf
+        store, "render_certificate_pdf", wraps=store.render_certificate_pdf
     ) as renderer:
         tasks.render_certificate_pdf.delay(issued.pk)
         tasks.render_certificate_pdf.apply(args=(str(issued.pk),))
@@ -130,7 +132,7 @@ def test_second_run_does_not_render_again(issued):
 def test_a_file_gone_from_storage_is_rendered_again(issued):
     issued.pdf.storage.delete(issued.pdf.name)
 
-    assert certificate_pdf.render_and_store(issued.pk) is True
+    assert store.render_and_store(issued.pk) is True
     issued.refresh_from_db()
     assert hashlib.sha256(stored_bytes(issued)).hexdigest() == issued.pdf_sha256
 
@@ -154,7 +156,7 @@ def test_render_of_an_older_version_never_overwrites_a_newer_one(issued):
     file must go."""
     Certificate.objects.filter(pk=issued.pk).update(version=2)
     storage = issued.pdf.storage
-    real_render = certificate_pdf.render_certificate_pdf
+    real_render = store.render_certificate_pdf
     newer = f"certificates/{issued.number}-v3.pdf"
 
     def render_while_a_newer_version_lands(context):
@@ -166,9 +168,9 @@ def test_render_of_an_older_version_never_overwrites_a_newer_one(issued):
         return pdf
 
     with mock.patch.object(
-        certificate_pdf, "render_certificate_pdf", render_while_a_newer_version_lands
+        store, "render_certificate_pdf", render_while_a_newer_version_lands
     ):
-        assert certificate_pdf.render_and_store(issued.pk) is False
+        assert store.render_and_store(issued.pk) is False
 
     issued.refresh_from_db()
     assert (issued.pdf.name, issued.pdf_sha256, issued.pdf_rendered_version) == (
@@ -181,7 +183,7 @@ def test_render_of_an_older_version_never_overwrites_a_newer_one(issued):
 
 def test_task_retries_a_failed_render(issued):
     Certificate.objects.filter(pk=issued.pk).update(version=2)
-    real_render = certificate_pdf.render_certificate_pdf
+    real_render = store.render_certificate_pdf
     calls = []
 
     def flaky(context):
@@ -190,7 +192,7 @@ def test_task_retries_a_failed_render(issued):
             raise OSError("font cache busy")
         return real_render(context)
 
-    with mock.patch.object(certificate_pdf, "render_certificate_pdf", flaky):
+    with mock.patch.object(store, "render_certificate_pdf", flaky):
         tasks.render_certificate_pdf.apply(args=(issued.pk,))
 
     assert len(calls) == 2
@@ -213,7 +215,7 @@ def test_pdf_shows_the_snapshot_not_the_live_product(flow, django_capture_on_com
 
 def test_context_leaves_out_an_individual_entrepreneurs_tax_id(issued):
     issued.producer_snapshot = {**issued.producer_snapshot, "kind": "individual"}
-    context = certificate_pdf.certificate_pdf_context(issued)
+    context = store.certificate_pdf_context(issued)
     assert context["producer"]["tax_id"] is None
     assert context["verify_url"] == (
         f"{settings.PUBLIC_BASE_URL}/verify/{issued.number}/?t={issued.token}"
@@ -243,7 +245,7 @@ def test_render_missing_pdfs_queues_what_was_lost(flow):
     # Approved without running the commit callbacks: as if the broker had been down.
     certificate = flow.application(S.APPROVED).certificate
     assert certificate.pdf_rendered_version is None
-    assert list(certificate_pdf.certificates_missing_pdf()) == [certificate]
+    assert list(store.certificates_missing_pdf()) == [certificate]
 
     out = io.StringIO()
     call_command("render_missing_pdfs", stdout=out)
@@ -251,12 +253,12 @@ def test_render_missing_pdfs_queues_what_was_lost(flow):
     certificate.refresh_from_db()
     assert certificate.pdf_rendered_version == certificate.version
     assert "Queued 1 certificate PDF(s)." in out.getvalue()
-    assert list(certificate_pdf.certificates_missing_pdf()) == []
+    assert list(store.certificates_missing_pdf()) == []
 
 
 def test_render_missing_pdfs_now_and_with_file_check(issued):
     issued.pdf.storage.delete(issued.pdf.name)
-    assert list(certificate_pdf.certificates_missing_pdf()) == []  # the record looks fine
+    assert list(store.certificates_missing_pdf()) == []  # the record looks fine
 
     out = io.StringIO()
     call_command("render_missing_pdfs", "--now", "--check-files", stdout=out)

@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 
-from certification import signing
-from certification.numbering import MEMBER_STATES
-from certification.signing import (
+from certification.core.numbering import MEMBER_STATES
+from certification.verification import signing
+from certification.verification.signing import (
     KID_PATTERN,
     SigningKeyMissing,
     TokenInvalid,

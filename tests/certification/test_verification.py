@@ -4,11 +4,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from certification import services, signing
+from certification.core.numbering import InvalidNumber, format_number
 from certification.exceptions import NotFound
 from certification.models import Application, Certificate, OutboxEvent
-from certification.numbering import InvalidNumber, format_number
-from certification.verification import check_token, find, verify_many, verify_number
+from certification.verification import signing
+from certification.verification.lookup import check_token, find, verify_many, verify_number
+from certification.workflow import services
 from tests.certification.conftest import Flow
 
 S = Application.Status
@@ -254,7 +255,7 @@ def test_the_first_query_of_a_request_stands_in_for_the_health_check(monkeypatch
     import psycopg
     from django.db import connections
 
-    from certification.verification import query
+    from certification.verification.lookup import query
 
     connection = connections["default"]  # the wrapper itself, not the proxy: monkeypatched
     if connection.vendor != "postgresql":
@@ -287,7 +288,7 @@ def test_the_first_query_of_a_request_stands_in_for_the_health_check(monkeypatch
     "text", ["MCA-UZ-2026-000123-97", " mca-uz-2026-000123-97\t", "Mca-Kz-2026-000001-23"]
 )
 def test_canonical_form_is_the_parsed_number(text):
-    from certification.numbering import parse_number
-    from certification.verification import canonical
+    from certification.core.numbering import parse_number
+    from certification.verification.lookup import canonical
 
     assert canonical(text) == str(parse_number(text))

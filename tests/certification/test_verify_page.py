@@ -7,9 +7,10 @@ from datetime import UTC
 import pytest
 from django.test import Client
 
-from certification import services, signing
+from certification.core.numbering import format_number
 from certification.models import Application, Certificate
-from certification.numbering import format_number
+from certification.verification import signing
+from certification.workflow import services
 
 S = Application.Status
 

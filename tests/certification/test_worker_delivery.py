@@ -28,8 +28,11 @@ from django.db import connection
 from django.utils import timezone
 from kombu import pools as kombu_pools
 
-from certification import lifecycle, signing, tasks, webhooks
+from certification import tasks
+from certification.core import lifecycle
 from certification.models import Application, Certificate, Delivery, OutboxEvent
+from certification.notifications import webhooks
+from certification.verification import signing
 from config.celery import app as celery_app
 from tests.api.conftest import client_for
 from tests.certification.conftest import Flow

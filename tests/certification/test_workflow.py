@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from certification import services
+from certification.core.numbering import parse_number
 from certification.exceptions import (
     NotFound,
     PermissionDenied,
@@ -13,7 +13,7 @@ from certification.exceptions import (
     ValidationFailed,
 )
 from certification.models import Application, AuditEvent, Certificate, OutboxEvent
-from certification.numbering import parse_number
+from certification.workflow import services
 from tests.factories import CustomsFactory, ReviewerFactory, SecretariatFactory, UserFactory, state
 
 S = Application.Status
@@ -255,7 +255,7 @@ def test_renewal_starts_the_day_after_the_old_certificate_ends(flow):
 
 
 def test_renewal_approved_late_is_not_backdated(flow, time_machine=None):
-    from certification import lifecycle
+    from certification.core import lifecycle
 
     today = lifecycle.today_in(flow.state)
     old = _issued(flow, valid_until=today + datetime.timedelta(days=10))
@@ -456,7 +456,7 @@ def test_deleted_last_audit_row_is_reported(flow):
 def test_audit_data_masks_secrets(flow):
     from django.db import transaction
 
-    from certification import audit
+    from certification.core import audit
 
     with transaction.atomic():
         event = audit.record(

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from certification import certificate_pdf, tasks
+from certification.core import queueing
+from certification.documents import store
 from certification.models import Certificate
 
 
@@ -25,22 +26,22 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, now, check_files, **options):
-        ids = set(certificate_pdf.certificates_missing_pdf().values_list("pk", flat=True))
+        ids = set(store.certificates_missing_pdf().values_list("pk", flat=True))
         if check_files:
             for certificate in Certificate.objects.exclude(pk__in=ids).only(
                 "pk", "pdf", "pdf_sha256", "pdf_rendered_version", "version"
             ):
-                if not certificate_pdf.is_stored(certificate):
+                if not store.is_stored(certificate):
                     ids.add(certificate.pk)
         ids = sorted(ids)
         if not now:
-            tasks.queue(tasks.render_certificate_pdf, ids)
+            queueing.queue(queueing.RENDER_CERTIFICATE_PDF, ids)
             self.stdout.write(self.style.SUCCESS(f"Queued {len(ids)} certificate PDF(s)."))
             return
         failed = 0
         for pk in ids:
             try:
-                certificate_pdf.render_and_store(pk)
+                store.render_and_store(pk)
             except Exception as error:  # noqa: BLE001 - report and go on with the next
                 failed += 1
                 self.stderr.write(f"Certificate {pk}: {type(error).__name__}: {error}")

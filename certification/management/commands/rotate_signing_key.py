@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from certification.numbering import MEMBER_STATES
-from certification.signing import key_ids, rotate_key
+from certification.core.numbering import MEMBER_STATES
+from certification.verification.signing import key_ids, rotate_key
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from certification.audit import verify_chain
+from certification.core.audit import verify_chain
 from certification.models import AuditEvent
 
 

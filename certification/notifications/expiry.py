@@ -2,7 +2,7 @@
 it, and recording each expiry once (with its audit event and `certificate.expired`).
 
 Whether a certificate is in force never depends on these jobs (it is derived when read,
-certification/lifecycle.py); they only tell people. Both are idempotent and catch up:
+certification/core/lifecycle.py); they only tell people. Both are idempotent and catch up:
 run three times, or after a day beat was down, they write each event once."""
 
 import datetime
@@ -10,8 +10,9 @@ import datetime
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from certification import audit, lifecycle, outbox
+from certification.core import audit, lifecycle
 from certification.models import Certificate, OutboxEvent
+from certification.notifications import outbox
 
 REMINDER_DAYS = (60, 30, 7)
 

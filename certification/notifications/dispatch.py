@@ -28,8 +28,9 @@ from django.db import transaction
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from certification import emails, policy, webhooks
+from certification.core import policy
 from certification.models import Delivery, DeliveryAttempt, OutboxEvent, WebhookSubscription
+from certification.notifications import emails, webhooks
 from registry.models import User
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ post), so it is written for speed rather than through the ORM:
 - it reads the ``default`` database, the primary: a suspension or revocation shows at once
   (design.md section 7). Do not route it to a replica.
 
-The status is derived when read, in the issuing state's time zone (certification.lifecycle):
+The status is derived when read, in the issuing state's time zone (certification.core.lifecycle):
 no scheduled job is needed for a certificate to read ``expired`` the day after its last day.
 """
 
@@ -33,10 +33,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from certification import lifecycle, signing
+from certification.core import lifecycle
+from certification.core.numbering import InvalidNumber, parse_number
 from certification.exceptions import NotFound
 from certification.models import Certificate
-from certification.numbering import InvalidNumber, parse_number
+from certification.verification import signing
 from registry.models import Authority, MemberState, Producer, User
 
 __all__ = [

@@ -19,7 +19,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from certification import audit, certificate_pdf, lifecycle, outbox, policy, signing
+from certification.core import audit, lifecycle, policy
+from certification.core.numbering import format_number
+from certification.documents import store
 from certification.exceptions import (
     Conflict,
     PermissionDenied,
@@ -33,7 +35,8 @@ from certification.models import (
     Certificate,
     CertificateCounter,
 )
-from certification.numbering import format_number
+from certification.notifications import outbox
+from certification.verification import signing
 from registry.models import HSCode, Material, Producer, ProducerMembership, Product, User
 from registry.selectors import product_assessment
 
@@ -590,7 +593,7 @@ def certificate_issue(*, application, producer, actor, now):
     )
     sign_certificate(certificate)
     # The PDF is rendered off the request path once the approval (or renewal) commits.
-    transaction.on_commit(lambda: certificate_pdf.queue_render(certificate.pk), robust=True)
+    transaction.on_commit(lambda: store.queue_render(certificate.pk), robust=True)
     return certificate
 
 

@@ -38,7 +38,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext
 
-from certification.numbering import MEMBER_STATES
+from certification.core.numbering import MEMBER_STATES
 
 try:  # POSIX; without it only the in-process lock guards first-use key creation.
     import fcntl

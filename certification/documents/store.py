@@ -16,8 +16,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db.models import F, Q
 
+from certification.core import queueing
+from certification.documents.render import render_certificate_pdf
 from certification.models import Certificate
-from certification.pdf import render_certificate_pdf
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def verify_url(certificate: Certificate) -> str:
 
 
 def certificate_pdf_context(certificate: Certificate) -> dict:
-    """The renderer's plain-data context (certification/pdf.py) from the certificate's
+    """The renderer's plain-data context (certification/documents/render.py) from the certificate's
     snapshots: what was certified at issue, whatever the product has become since."""
     state = certificate.member_state
     product = certificate.product_snapshot
@@ -137,10 +138,8 @@ def certificates_missing_pdf():
 def queue_render(certificate_id: int) -> None:
     """Queue the render; called on commit of the approval that issued the certificate.
     On the embedded default it runs in a thread of its own, so the approval's answer never
-    waits for it (certification/tasks.queue)."""
-    from certification import tasks  # tasks imports this module
-
-    tasks.queue(tasks.render_certificate_pdf, [certificate_id])
+    waits for it (certification/core/queueing.py)."""
+    queueing.queue(queueing.RENDER_CERTIFICATE_PDF, [certificate_id])
 
 
 def open_stored(certificate: Certificate):

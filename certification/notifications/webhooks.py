@@ -24,9 +24,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from certification import audit, outbox
+from certification.core import audit
 from certification.exceptions import NotFound, PermissionDenied, ValidationFailed
 from certification.models import Delivery, WebhookSubscription
+from certification.notifications import outbox
 from registry.models import User
 
 SUBSCRIBABLE_EVENTS = tuple(event for event in outbox.CERTIFICATE_EVENTS)

@@ -1,5 +1,5 @@
 """Writing domain events to the outbox, in the transaction of the change they announce.
-Dispatching them (mail, webhooks) is certification/notifications.py's work: each event is
+Dispatching them (mail, webhooks) is certification/notifications/dispatch.py's work: each event is
 queued for it when its transaction commits, and beat's sweep queues whatever that missed
 (the broker was down, a worker died)."""
 
@@ -8,7 +8,7 @@ from functools import partial
 from django.db import connection, transaction
 from django.utils import timezone
 
-from certification import lifecycle
+from certification.core import lifecycle, queueing
 from certification.models import OutboxEvent
 
 APPLICATION_EVENTS = (
@@ -99,6 +99,4 @@ def emit(event, *, application=None, certificate=None, key=None, extra=None):
 
 
 def _queue_dispatch(event_id):
-    from certification import tasks  # tasks -> notifications -> outbox
-
-    tasks.queue(tasks.dispatch_event, [event_id])
+    queueing.queue(queueing.DISPATCH_EVENT, [event_id])
