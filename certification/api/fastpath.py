@@ -53,6 +53,31 @@ from certification.verification import lookup
 
 _KEYWORD = b"token"
 
+# What the short way was written against. It answers before Django's middleware and request
+# signals run, doing by hand what they would do for this one request; a middleware or a
+# receiver added later (a second factor, a session rule, a header) would be skipped here
+# without a word. tests/api/test_fastpath.py fails when either set changes, and says what
+# to re-check before these lists are brought up to date.
+WRITTEN_AGAINST_MIDDLEWARE = (
+    "django.middleware.security.SecurityMiddleware",  # called here: redirect and headers
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only: not this path
+    "django.contrib.sessions.middleware.SessionMiddleware",  # token callers have none
+    "django.middleware.locale.LocaleMiddleware",  # Accept-Language read here, Vary added
+    "django.middleware.common.CommonMiddleware",  # the Host check done here
+    "django.middleware.csrf.CsrfViewMiddleware",  # GET with a token: nothing to check
+    "django.contrib.auth.middleware.AuthenticationMiddleware",  # the token is the account
+    "django.contrib.messages.middleware.MessageMiddleware",  # no messages in the API
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",  # its header added here
+)
+WRITTEN_AGAINST_RECEIVERS = {
+    "request_started": ("django.db.reset_queries", "django.db.close_old_connections"),
+    "request_finished": (
+        "django.db.close_old_connections",  # called here, before and after
+        "django.core.cache.close_caches",  # not called: the cache clients keep their pools
+        "django.core.handlers.base.reset_urlconf",  # the short way never sets one
+    ),
+}
+
 logger = logging.getLogger(__name__)
 
 

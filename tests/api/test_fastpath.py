@@ -8,6 +8,9 @@ leaves it out (it would close the connection holding the test's transaction), an
 query log kept as django_assert_num_queries keeps it."""
 
 import json
+import subprocess
+import sys
+import weakref
 from urllib.parse import unquote_to_bytes
 
 import pytest
@@ -260,3 +263,51 @@ def test_each_request_is_counted_once_and_a_throttled_caller_gets_429(
     _error(answer, 429, "throttled")
     assert int(answer.headers["retry-after"]) > 0
     assert [response is not None for response in fast_calls] == [True, True, True, False]
+
+
+RE_CHECK = (
+    "certification/api/fastpath.py answers before Django's middleware and request signals, "
+    "doing by hand what they do for the verify request. Re-check there that the short way "
+    "still answers exactly as the full stack would with this change (the headers it adds, "
+    "the requests it must leave to Django, what runs before and after a request), extend it "
+    "or leave more to Django, then update {name} in that module."
+)
+
+
+def _receivers(signal):
+    names = []
+    for _key, reference, _is_async in signal.receivers:
+        # Weakly connected receivers are kept as weak references, the others as they are.
+        receiver = reference() if isinstance(reference, weakref.ref) else reference
+        names.append(f"{receiver.__module__}.{receiver.__qualname__}")
+    return tuple(names)
+
+
+def test_the_middleware_is_what_the_short_way_was_written_against(settings):
+    assert tuple(settings.MIDDLEWARE) == fastpath.WRITTEN_AGAINST_MIDDLEWARE, RE_CHECK.format(
+        name="WRITTEN_AGAINST_MIDDLEWARE"
+    )
+
+
+def test_the_request_signals_are_what_the_short_way_was_written_against():
+    # In a process of its own, as the web server starts: tests connect receivers of their own.
+    code = (
+        "import django, json; django.setup(); import config.wsgi;"
+        "from django.core import signals;"
+        "from tests.api.test_fastpath import _receivers;"
+        "print(json.dumps({name: _receivers(getattr(signals, name))"
+        " for name in ('request_started', 'request_finished')}))"
+    )
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    found = {name: tuple(receivers) for name, receivers in json.loads(done.stdout).items()}
+    assert found == fastpath.WRITTEN_AGAINST_RECEIVERS, RE_CHECK.format(
+        name="WRITTEN_AGAINST_RECEIVERS"
+    )
+
+
+def test_a_new_middleware_fails_the_check_with_what_to_re_check(settings):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "django_otp.middleware.OTPMiddleware"]
+    with pytest.raises(AssertionError, match="fastpath.py answers before Django's middleware"):
+        test_the_middleware_is_what_the_short_way_was_written_against(settings)
