@@ -1,6 +1,6 @@
 """One family of domain errors. Services raise them; each interface translates them once
 (the API into the JSON error body, the pages into a message). The order in which services
-check is the order of design.md section 4: NotFound, PermissionDenied,
+check is the order of docs/architecture.md: NotFound, PermissionDenied,
 TransitionNotAllowed (or Conflict), ValidationFailed."""
 
 from django.utils.translation import gettext_lazy as _

@@ -1,5 +1,5 @@
 """The decision and its proof: applications, certificates and their numbering, the audit
-chain and the outbox (design.md sections 4 and 5). State changes happen only in
+chain and the outbox (docs/architecture.md and docs/api.md). State changes happen only in
 certification/workflow/services.py; nothing here carries business rules."""
 
 import uuid
@@ -123,7 +123,7 @@ class Certificate(models.Model):
     )
     valid_from = models.DateField()
     valid_until = models.DateField()
-    # What the certificate certifies, frozen at issue (design.md section 4).
+    # What the certificate certifies, frozen at issue (docs/architecture.md).
     product_snapshot = models.JSONField()
     producer_snapshot = models.JSONField()
     assessment = models.JSONField()
@@ -243,7 +243,7 @@ class OutboxEvent(models.Model):
         return f"{self.event} {self.id}"
 
 
-# --- Notifications (design.md sections 4, 6 and 7) -----------------------------------------
+# --- Notifications (docs/api.md, docs/operations.md) ---------------------------------------
 
 
 class WebhookSubscription(models.Model):

@@ -1,4 +1,4 @@
-"""Public pages of verification (design.md sections 5 and 6): the JWK Set customs systems
+"""Public pages of verification (docs/api.md): the JWK Set customs systems
 check tokens against, and the page a border officer reaches by scanning the QR code of a
 certificate (``/verify/{number}/?t={token}``) or by typing its number (``/verify/``)."""
 

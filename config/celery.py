@@ -17,10 +17,10 @@ app.autodiscover_tasks()
 @worker_init.connect
 @beat_init.connect
 def refuse_to_start_without_signing_keys(**kwargs):
-    """Workers and beat refuse to start without every authority's signing key (design.md
-    section 5), as the web server does (config/wsgi.py); on the embedded default the missing
-    keys are created. Celery logs and swallows an Exception raised by a signal handler, so
-    the refusal is a SystemExit."""
+    """Workers and beat refuse to start without every authority's signing key
+    (docs/operations.md), as the web server does (config/wsgi.py); on the embedded default
+    the missing keys are created. Celery logs and swallows an Exception raised by a signal
+    handler, so the refusal is a SystemExit."""
     import django
 
     django.setup()

@@ -127,7 +127,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# Languages of the six member states plus English and Russian (design.md section 6).
+# Languages of the six member states plus English and Russian (docs/api.md).
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", "English"),
@@ -159,7 +159,7 @@ STORAGES = {
     },
 }
 
-# Signing keys (design.md section 5): generated on first use only on the embedded default;
+# Signing keys (docs/api.md): generated on first use only on the embedded default;
 # in production provisioned with `manage.py rotate_signing_key` into SIGNING_KEYS_DIR.
 _SIGNING_KEYS_DIR = env_str("SIGNING_KEYS_DIR")
 SIGNING_KEYS_DIR = Path(_SIGNING_KEYS_DIR) if _SIGNING_KEYS_DIR else VAR_DIR / "keys"
@@ -296,7 +296,7 @@ CACHES = {
     )
 }
 
-# The REST API (design.md section 6).
+# The REST API (docs/api.md).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -315,7 +315,7 @@ REST_FRAMEWORK = {
         "address": env_str("THROTTLE_ADDRESS", "3000/min"),
         "token": env_str("THROTTLE_TOKEN", "1200/min"),
         "customs": env_str("THROTTLE_CUSTOMS", "6000/min"),
-        # Stricter on auth/, never below 30 a minute per address (design.md section 6).
+        # Stricter on auth/, never below 30 a minute per address (docs/api.md).
         "auth": env_str("THROTTLE_AUTH", "60/min"),
     },
     "EXCEPTION_HANDLER": "certification.api.errors.exception_handler",

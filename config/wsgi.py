@@ -15,7 +15,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 application = get_wsgi_application()
 
-# Refuse to serve without every authority's signing key (design.md section 5): certificates
+# Refuse to serve without every authority's signing key (docs/api.md): certificates
 # could not be issued, nor their tokens checked. On the embedded default the missing keys
 # are created here instead. After the application, which sets Django up.
 from certification.verification.signing import ensure_keys_present  # noqa: E402

@@ -1,5 +1,6 @@
 """The parties and the goods: member states, authorities, accounts, producers, products,
-their bills of materials, the HS nomenclature and the origin rules (design.md sections 1-3)."""
+their bills of materials, the HS nomenclature and the origin rules (docs/architecture.md,
+docs/origin-rules.md)."""
 
 from decimal import Decimal
 
@@ -215,7 +216,7 @@ class Producer(models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Identity is attested by the reviewer who approves the producer's first application
-    # (design.md section 4); only verified producers appear in the public registry.
+    # (docs/architecture.md); only verified producers appear in the public registry.
     verified_at = models.DateTimeField(null=True, blank=True)
     verified_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -390,7 +391,7 @@ class Material(models.Model):
             )
 
 
-# --- Origin rules (design.md section 3) -------------------------------------------------
+# --- Origin rules (docs/origin-rules.md) -------------------------------------------------
 
 
 class RuleSet(models.Model):

@@ -1,4 +1,4 @@
-"""The origin engine (design.md section 3): plain data in, an assessment out.
+"""The origin engine (docs/origin-rules.md): plain data in, an assessment out.
 
 Pure functions only: no queries, no writes, nothing of the project is imported, so the
 rules can be tested exhaustively and an assessment can be snapshotted as it was made.
@@ -28,7 +28,7 @@ from django.utils.translation import ngettext
 # Diagonal cumulation: a material from any member state counts as originating.
 ZONE = frozenset({"UZ", "KZ", "KG", "TJ", "TM", "AZ"})
 
-# Operations that never confer origin on their own (design.md section 3, the closed list).
+# Operations that never confer origin on their own (docs/origin-rules.md, the closed list).
 INSUFFICIENT_OPERATIONS = frozenset(
     {
         "preserving_for_transport",
@@ -125,7 +125,8 @@ class RuleSetSpec:
     rules: tuple[RuleSpec, ...]
     id: int | None = None
     # The rule set's own list of insufficient operations; None or empty means the closed
-    # list of design.md (INSUFFICIENT_OPERATIONS), so an unset list never disables the gate.
+    # list of docs/origin-rules.md (INSUFFICIENT_OPERATIONS), so an unset list never
+    # disables the gate.
     insufficient_operations: frozenset[str] | None = None
 
 
@@ -690,7 +691,7 @@ def _overall_figures(facts: _Facts) -> Figures:
 
 
 def _gate(product: ProductInput, facts: _Facts) -> GateResult:
-    """Insufficient operations (design.md section 3): with non-originating materials, at
+    """Insufficient operations (docs/origin-rules.md): with non-originating materials, at
     least one declared step must go beyond the insufficient list."""
     steps = tuple(s for s in (normalise_step(x) for x in product.process_steps or ()) if s)
     insufficient = tuple(s for s in steps if s in facts.insufficient_operations)

@@ -1,5 +1,5 @@
 """In production the web server and the workers refuse to start without signing keys
-(design.md sections 5 and 7); management commands do not check."""
+(docs/api.md and docs/operations.md); management commands do not check."""
 
 import os
 import subprocess

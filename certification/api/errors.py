@@ -1,6 +1,6 @@
-"""Every API error in one shape: {"error": {"code", "message", "fields"?}} (design.md
-section 6). Domain errors from the services, DRF's own errors, Django's 404/500 and
-anything unexpected all pass through here."""
+"""Every API error in one shape: {"error": {"code", "message", "fields"?}} (docs/api.md).
+Domain errors from the services, DRF's own errors, Django's 404/500 and anything unexpected
+all pass through here."""
 
 import logging
 

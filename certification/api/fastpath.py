@@ -1,7 +1,7 @@
 """The short way to the busiest request of the registry.
 
 ``GET /api/v1/certificates/{number}/verify/`` with an API token is what border posts and
-customs systems send all day (design.md section 6). Through the whole of Django (the
+customs systems send all day (docs/api.md). Through the whole of Django (the
 request signals, nine middleware, URL resolution, DRF's dispatch, token authentication as
 its own query, the certificate as a second one) it cost about six times what the lookup
 itself costs. VerifyFastPath wraps the WSGI application (config/wsgi.py) and answers that

@@ -1,4 +1,4 @@
-"""Customs verification over the API (design.md section 6):
+"""Customs verification over the API (docs/api.md):
 
     GET  /api/v1/certificates/{number}/verify/
     POST /api/v1/certificates/verify/   {"numbers": [...]}   (1 to 1000)

@@ -1,4 +1,4 @@
-"""The REST API (design.md section 6). Views stay thin: they check the request's shape,
+"""The REST API (docs/api.md). Views stay thin: they check the request's shape,
 call one service or selector, and render the fresh object."""
 
 from django import forms

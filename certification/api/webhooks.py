@@ -1,4 +1,4 @@
-"""Webhook subscriptions over the API (design.md section 6): create (the secret is in
+"""Webhook subscriptions over the API (docs/api.md): create (the secret is in
 that answer only), list, read, delete, and each subscription's delivery log. Customs
 officers, reviewers (their own state's certificates) and the secretariat subscribe; a
 subscription exists only for its owner (404 for anyone else)."""

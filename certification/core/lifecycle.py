@@ -1,5 +1,5 @@
 """Dates of certificates in the issuing state's time zone, and the status derived from the
-stored status and those dates when read (design.md section 4): no scheduler is needed for
+stored status and those dates when read (docs/architecture.md): no scheduler is needed for
 a certificate to read `expired` the day after its last valid day."""
 
 import calendar

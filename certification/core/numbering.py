@@ -1,4 +1,4 @@
-"""Certificate numbers: ``MCA-{CC}-{YYYY}-{NNNNNN}-{KK}`` (design.md section 5, a contract).
+"""Certificate numbers: ``MCA-{CC}-{YYYY}-{NNNNNN}-{KK}`` (docs/api.md: a contract).
 
 ``CC`` is the issuing member state, ``YYYY`` the year of issue, ``NNNNNN`` the sequence of
 that state and year, and ``KK`` two check digits of ISO 7064 MOD 97-10 (the scheme of IBAN,

@@ -1,4 +1,4 @@
-"""Who may see and do what (design.md sections 1 and 4), in one place used by every
+"""Who may see and do what (docs/architecture.md), in one place used by every
 interface. Visibility comes first: what a caller may not see does not exist for it (404);
 then permission (403)."""
 

@@ -1,4 +1,4 @@
-"""The certificate's PDF as a stored file (design.md section 5): built from what the
+"""The certificate's PDF as a stored file (docs/api.md): built from what the
 certificate snapshotted at issue (never the live product or producer), rendered after the
 approval commits (certification/tasks.py), stored through Django's default storage with
 its SHA-256.
@@ -28,7 +28,7 @@ RETRY_AFTER_SECONDS = 5
 
 
 def verify_url(certificate: Certificate) -> str:
-    """What the QR code carries (design.md section 5)."""
+    """What the QR code carries (docs/api.md)."""
     return f"{settings.PUBLIC_BASE_URL}/verify/{certificate.number}/?t={certificate.token}"
 
 

@@ -1,4 +1,4 @@
-"""Dispatching outbox events: nothing lost, nothing doubled (design.md section 7).
+"""Dispatching outbox events: nothing lost, nothing doubled (docs/operations.md).
 
 1. Fan-out. An outbox event is claimed with a lease and turned, in one transaction, into
    one Delivery per recipient: an email per account, a POST per webhook subscription.

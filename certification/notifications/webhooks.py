@@ -1,4 +1,4 @@
-"""Webhooks for customs and integrators (design.md section 6): subscriptions, the target
+"""Webhooks for customs and integrators (docs/api.md): subscriptions, the target
 check, the signature and the POST itself.
 
 Server-side request forgery is the risk of any webhook feature: a subscriber could point
@@ -189,7 +189,7 @@ def unsubscribe(*, actor, subscription_id):
 
 
 def body_bytes(event, *, sent_at):
-    """The JSON body of design.md section 6, as the bytes that are signed and sent."""
+    """The JSON body of docs/api.md, as the bytes that are signed and sent."""
     body = {
         "id": str(event.pk),
         "event": event.event,

@@ -1,4 +1,4 @@
-"""The read path of customs verification (design.md sections 5 and 6): a typed or scanned
+"""The read path of customs verification (docs/api.md): a typed or scanned
 certificate number in, the verify object out.
 
 This is the hottest read of the registry (customs verify in bulk, scanners at every border
@@ -15,7 +15,7 @@ post), so it is written for speed rather than through the ORM:
   on every request. It still goes through Django's cursor wrapper: queries are logged and
   counted (``django_assert_num_queries``) and database errors translated as usual;
 - it reads the ``default`` database, the primary: a suspension or revocation shows at once
-  (design.md section 7). Do not route it to a replica.
+  (docs/operations.md). Do not route it to a replica.
 
 The status is derived when read, in the issuing state's time zone (certification.core.lifecycle):
 no scheduled job is needed for a certificate to read ``expired`` the day after its last day.
@@ -61,7 +61,7 @@ MAX_BULK = 1000
 NOT_FOUND = "not_found"
 INVALID_NUMBER = "invalid_number"
 
-# Verification always reads the primary (design.md section 7).
+# Verification always reads the primary (docs/operations.md).
 DATABASE = DEFAULT_DB_ALIAS
 
 
@@ -92,7 +92,7 @@ class Record(NamedTuple):
 
     @property
     def public_tax_id(self):
-        # The tax id of an individual entrepreneur is personal data (design.md section 5).
+        # The tax id of an individual entrepreneur is personal data (docs/api.md).
         return None if self.is_individual else self.tax_id
 
 
@@ -304,7 +304,7 @@ def canonical(text):
 
 
 def verify_number(text, *, now=None):
-    """The verify object of one number (design.md section 6).
+    """The verify object of one number (docs/api.md).
 
     Raises InvalidNumber (``str(error)`` is the reason) for a malformed or mistyped number,
     before any query, and NotFound when no certificate has this number.

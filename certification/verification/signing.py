@@ -1,4 +1,4 @@
-"""Certificate tokens: one Ed25519 signing key per national authority (design.md section 5).
+"""Certificate tokens: one Ed25519 signing key per national authority (docs/api.md).
 
 Keys live on disk, never in the database, logs or API responses::
 
@@ -384,7 +384,7 @@ def certificate_claims(
     valid_until: date,
     time_zone: str,
 ) -> dict:
-    """The claims of a certificate token (design.md section 5).
+    """The claims of a certificate token (docs/api.md).
 
     Validity dates are calendar days in the issuing state's zone: ``exp`` is the end of the
     ``valid_until`` day there (00:00 of the next day), and ``nbf`` the moment of issue, or

@@ -1,7 +1,7 @@
 """Every write of the registry's workflow: one function per transition.
 
 Each function takes a keyword-only `actor`, runs in one transaction, locks the row it
-changes, and checks in the order of design.md section 4: may the actor see it (NotFound),
+changes, and checks in the order of docs/architecture.md: may the actor see it (NotFound),
 may the actor do this (PermissionDenied), is it allowed from this state
 (TransitionNotAllowed), is the input valid (ValidationFailed). It then writes the change,
 exactly one audit event and the change's outbox events. Slow work (PDF, mail, webhooks)
@@ -598,7 +598,7 @@ def certificate_issue(*, application, producer, actor, now):
 
 
 def sign_certificate(certificate):
-    """Attach the compact JWS of design.md section 5. Signing is local and fast, so it runs
+    """Attach the compact JWS of docs/api.md. Signing is local and fast, so it runs
     inside the approval: a certificate never exists without its token. A missing key in
     production raises SigningKeyMissing and rolls the approval back."""
     state = certificate.member_state

@@ -1,4 +1,4 @@
-"""The six member states and their national authorities (design.md section 1).
+"""The six member states and their national authorities (docs/architecture.md).
 Names and validity are the secretariat's to edit afterwards in the admin."""
 
 from django.db import migrations

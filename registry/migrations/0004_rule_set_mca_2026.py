@@ -1,4 +1,4 @@
-"""The shipped rule set MCA-2026 (design.md section 3, its rule table), as data the
+"""The shipped rule set MCA-2026 (docs/origin-rules.md, its rule table), as data the
 secretariat may edit in the admin. A later version is a new RuleSet row, so assessments
 already snapshotted on applications never change."""
 

@@ -17,7 +17,7 @@ def api():
 
 
 def assert_error(response, status, code=None, fields=()):
-    """The error body shape of design.md section 6, with the status and code expected."""
+    """The error body shape of docs/api.md, with the status and code expected."""
     assert response.status_code == status, response.content
     body = response.json()
     assert set(body) == {"error"}

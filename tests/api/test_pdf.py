@@ -1,4 +1,4 @@
-"""GET /api/v1/certificates/{number}/pdf/ (design.md section 6): the stored PDF for the
+"""GET /api/v1/certificates/{number}/pdf/ (docs/api.md): the stored PDF for the
 holder, the issuing state's reviewers, customs and the secretariat; 404 to everyone else;
 a "being prepared" answer until the render has stored it."""
 

@@ -1,4 +1,4 @@
-"""Every endpoint's refusals, always in the error shape of design.md section 6."""
+"""Every endpoint's refusals, always in the error shape of docs/api.md."""
 
 import io
 

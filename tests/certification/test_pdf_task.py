@@ -1,4 +1,4 @@
-"""The certificate PDF from approval to storage (design.md section 5): rendered by a task on
+"""The certificate PDF from approval to storage (docs/api.md): rendered by a task on
 commit of the approval, from the certificate's snapshots, stored with its SHA-256, and not
 rendered again for a version already stored."""
 
@@ -203,7 +203,7 @@ def test_task_retries_a_failed_render(issued):
 def test_pdf_shows_the_snapshot_not_the_live_product(flow, django_capture_on_commit_callbacks):
     app = flow.application(S.UNDER_REVIEW)
     certified_name = flow.product.name
-    # An edit after submission never reaches the certificate (design.md section 4).
+    # An edit after submission never reaches the certificate (docs/architecture.md).
     flow.product.name = "Renamed after submission"
     flow.product.save()
     certificate = approve(flow, django_capture_on_commit_callbacks, app)

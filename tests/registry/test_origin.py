@@ -1,4 +1,4 @@
-"""The pure origin engine (design.md section 3), tested as tables of cases.
+"""The pure origin engine (docs/origin-rules.md), tested as tables of cases.
 
 No database: the engine takes plain data. MCA_2026 below is an in-test copy of the shipped
 rule set, so the real rules are exercised without loading the data migration.
@@ -88,7 +88,7 @@ def prod(hs_code, *materials, exw="100.00", steps=("sewing",)):
     )
 
 
-# The shipped rule set of design.md section 3, as data.
+# The shipped rule set of docs/origin-rules.md, as data.
 MCA_2026 = rule_set(
     rule("", (C("CTH"),), (C("MAXNOM", D(50)),), description="anything else"),
     rule("5201", (C("WO"),), description="raw cotton"),
@@ -881,7 +881,7 @@ def test_validate_rule_accepts_the_shipped_table(good_rule):
 
 
 def test_worked_example_t_shirts_from_chinese_fabric_fail():
-    """design.md section 3: knitted T-shirts (610910) sewn in Tashkent from Chinese knitted
+    """docs/origin-rules.md: knitted T-shirts (610910) sewn in Tashkent from Chinese knitted
     polyester fabric (600632) worth 60% of EXW fail under the rule for 6109."""
     product = prod("610910", FABRIC_CN, steps=("cutting", "sewing"))
     result = assess(product, MCA_2026)
