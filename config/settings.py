@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "portal",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "registry",
@@ -118,7 +119,8 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "registry.User"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:account"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -146,6 +148,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]  # the one stylesheet of every page
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
@@ -317,6 +320,9 @@ REST_FRAMEWORK = {
         "customs": env_str("THROTTLE_CUSTOMS", "6000/min"),
         # Stricter on auth/, never below 30 a minute per address (docs/api.md).
         "auth": env_str("THROTTLE_AUTH", "60/min"),
+        # Sign-in on the pages: per address, and per account from any address.
+        "login": env_str("THROTTLE_LOGIN", "20/min"),
+        "login_account": env_str("THROTTLE_LOGIN_ACCOUNT", "10/h"),
     },
     "EXCEPTION_HANDLER": "certification.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

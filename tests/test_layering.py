@@ -1,4 +1,5 @@
-"""Imports flow one way (docs/architecture.md): registry/ never imports certification/,
+"""Imports flow one way (docs/architecture.md): the pages (portal/) sit on top and nothing
+below imports them, registry/ never imports certification/,
 the origin engine imports nothing of the project, certification/'s subpackages import only
 those below them, and no module of the project imports itself back through others.
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("config", "registry", "certification")
+PACKAGES = ("config", "registry", "certification", "portal")
 
 # certification/ in layers, lowest first. A module may import from its own group and from
 # groups of a lower rank; groups of the same rank are independent of each other. Whatever
@@ -134,6 +135,8 @@ def violations(root: Path) -> list[str]:
                 problems.append(
                     f"{module} imports {target}: the origin engine imports nothing of the project"
                 )
+            if module.startswith("certification") and target.startswith("portal"):
+                problems.append(f"{module} imports {target}: nothing below the pages imports them")
             if module.startswith("certification") and target.startswith("certification"):
                 (group, rank), (target_group, target_rank) = layer_of(module), layer_of(target)
                 if group != target_group and target_rank >= rank:
@@ -215,6 +218,14 @@ def test_a_cycle_within_one_layer_is_found(tree):
     plant(tree, "certification/demo.py", "from certification import health")
     plant(tree, "certification/health.py", "from certification import demo", inside_a_function=True)
     assert violations(tree) == ["import cycle among certification.demo, certification.health"]
+
+
+def test_certification_importing_the_pages_is_found(tree):
+    plant(tree, "certification/notifications/emails.py", "from portal import urls")
+    assert violations(tree) == [
+        "certification.notifications.emails imports portal.urls: nothing below the pages "
+        "imports them"
+    ]
 
 
 def test_relative_imports_are_resolved(tree):

@@ -12,6 +12,7 @@ import hashlib
 from decimal import Decimal
 
 import jwt
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -77,10 +78,13 @@ def _lock(model, pk):
 # --- Accounts ----------------------------------------------------------------------------
 
 
-def account_register(*, email, password, full_name):
+def account_register(*, email, password, full_name, language=None):
     """Open a manufacturer account (reviewer, customs and secretariat accounts are made by
-    the secretariat: `manage.py create_account`)."""
+    the secretariat: `manage.py create_account`). `language`, when one of the registry's,
+    is the account's language; else English."""
     email = email.strip().lower()
+    if language not in {code for code, _name in settings.LANGUAGES}:
+        language = "en"
     try:
         validate_password(password, User(email=email, full_name=full_name))
     except ValidationError as error:
@@ -90,9 +94,36 @@ def account_register(*, email, password, full_name):
             message = _("An account with this email already exists.")
             raise Conflict(message, fields={"email": [message]}, code="duplicate_email")
         user = User.objects.create_user(
-            email=email, password=password, full_name=full_name, role=User.Role.MANUFACTURER
+            email=email,
+            password=password,
+            full_name=full_name,
+            role=User.Role.MANUFACTURER,
+            language=language,
         )
         audit.record(user, "account.registered", user, data={"role": user.role})
+    return user
+
+
+def account_update(*, actor, full_name, language):
+    """Change the caller's own name and language (the language of the pages it is shown
+    and of the emails it receives)."""
+    languages = {code for code, _name in settings.LANGUAGES}
+    if language not in languages:
+        message = _("Choose one of the languages offered.")
+        raise ValidationFailed(message, fields={"language": [message]})
+    full_name = (full_name or "").strip()
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=actor.pk)
+        changed = {
+            field: value
+            for field, value in (("full_name", full_name), ("language", language))
+            if getattr(user, field) != value
+        }
+        if changed:
+            for field, value in changed.items():
+                setattr(user, field, value)
+            user.save(update_fields=list(changed))
+            audit.record(user, "account.updated", user, data={"fields": sorted(changed)})
     return user
 
 
