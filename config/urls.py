@@ -12,7 +12,7 @@ admin.site.site_title = "MCA registry"
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
-    path("account/", include("portal.urls")),
+    path("", include("portal.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("certification.api.urls")),

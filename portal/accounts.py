@@ -105,7 +105,7 @@ def signup(request):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Your account is ready. You are signed in."))
-            return redirect("portal:account")
+            return redirect("portal:producers")  # the next step: register the company
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "portal/accounts/signup.html", {"form": form}, status=status)
 

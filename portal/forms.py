@@ -16,11 +16,15 @@ class AccessibleForm:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.setup_fields()
         for name, field in self.fields.items():
             described = []
             if field.help_text:
                 described.append(f"{self[name].auto_id}-hint")
             field.widget.attrs.setdefault("aria-describedby", " ".join(described) or None)
+
+    def setup_fields(self):
+        """Adjust the fields (choices, hints) before the aria attributes are worked out."""
 
     def full_clean(self):
         super().full_clean()
@@ -124,3 +128,81 @@ class PasswordResetForm(AccessibleForm, auth_forms.PasswordResetForm):
 
 class SetPasswordForm(AccessibleForm, auth_forms.SetPasswordForm):
     pass
+
+
+def _tax_id_hint():
+    from registry.models import MemberState
+    from registry.taxids import tax_id_label, tax_id_length
+
+    formats = "; ".join(
+        _("%(state)s: %(label)s, %(length)d digits")
+        % {
+            "state": state.name,
+            "label": tax_id_label(state.code),
+            "length": tax_id_length(state.code),
+        }
+        for state in MemberState.objects.order_by("name")
+    )
+    return _("The national tax id, digits only. %(formats)s.") % {"formats": formats}
+
+
+class ProducerForm(AccessibleForm, forms.Form):
+    legal_name = forms.CharField(
+        label=_("Legal name"),
+        max_length=255,
+        help_text=_("As on the state's registration certificate."),
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    trade_name = forms.CharField(
+        label=_("Trade name"), max_length=255, required=False, widget=forms.TextInput()
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=(),
+        help_text=_("An individual entrepreneur's tax id is personal data: it is never published."),
+        widget=forms.RadioSelect(),
+    )
+    member_state = forms.ChoiceField(
+        label=_("Member state"), choices=(), widget=forms.Select(attrs={"class": "width-medium"})
+    )
+    tax_id = forms.CharField(
+        label=_("Tax id"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "spellcheck": "false", "class": "width-medium"}
+        ),
+    )
+    address = forms.CharField(
+        label=_("Address"),
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+    )
+    contact_email = forms.EmailField(
+        label=_("Contact email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "class": "width-medium"}),
+    )
+
+    def __init__(self, *args, editing=False, **kwargs):
+        self.editing = editing
+        super().__init__(*args, **kwargs)
+
+    def setup_fields(self):
+        from registry.models import MemberState, Producer
+
+        self.fields["kind"].choices = Producer.Kind.choices
+        self.fields["member_state"].choices = [("", _("Choose a state"))] + [
+            (state.code, state.name) for state in MemberState.objects.order_by("name")
+        ]
+        if self.editing:  # the state, tax id and kind identify the producer: they stay
+            for name in ("kind", "member_state", "tax_id"):
+                del self.fields[name]
+        else:
+            self.fields["tax_id"].help_text = _tax_id_hint()
+            self.fields["kind"].initial = Producer.Kind.COMPANY
+
+
+class InviteForm(AccessibleForm, forms.Form):
+    email = forms.EmailField(
+        label=_("Email address of their account"),
+        help_text=_("They must have a manufacturer account already: ask them to create one first."),
+        widget=forms.EmailInput(attrs={"class": "width-medium", "spellcheck": "false"}),
+    )

@@ -226,6 +226,11 @@ def tax_id_label(country: str) -> str:
     return _FORMATS[_member_state(country)].label
 
 
+def tax_id_length(country: str) -> int:
+    """How many digits the state's tax id has, for hints shown beside the field."""
+    return _FORMATS[_member_state(country)].length
+
+
 def example_tax_id(country: str, n: int) -> str:
     """A valid, deterministic id for demo data and tests, distinct for each n in 0..99999.
 

@@ -174,6 +174,34 @@ def producer_register(*, actor, data):
     return producer
 
 
+# What members may change once a producer is registered: its state, tax id and kind
+# identify it (and are attested by the first approval), so they stay.
+PRODUCER_EDITABLE_FIELDS = ("legal_name", "trade_name", "address", "contact_email")
+
+
+def producer_update(*, actor, producer_id, data):
+    """A member changes the producer's names, address or contact email."""
+    with transaction.atomic():
+        producer = _lock(Producer, producer_id)
+        policy.ensure_visible(policy.producers_visible_to(actor), producer)
+        policy.ensure_member(actor, producer.pk)
+        changed = {
+            field: data[field]
+            for field in PRODUCER_EDITABLE_FIELDS
+            if field in data and data[field] is not None and getattr(producer, field) != data[field]
+        }
+        for field, value in changed.items():
+            setattr(producer, field, value)
+        try:
+            producer.full_clean(exclude=["created_by", "verified_by"], validate_constraints=False)
+        except ValidationError as error:
+            raise ValidationFailed(fields=_field_errors(error)) from None
+        if changed:
+            producer.save(update_fields=list(changed))
+            audit.record(actor, "producer.updated", producer, data={"fields": sorted(changed)})
+    return producer
+
+
 def producer_invite_member(*, actor, producer_id, email):
     """A member adds another manufacturer account (by its email) to the producer."""
     with transaction.atomic():

@@ -24,7 +24,7 @@ pytestmark = [
 
 def shot(browser, viewport, name):
     ARTIFACTS.mkdir(exist_ok=True)
-    browser.save_screenshot(str(ARTIFACTS / f"accounts-{name}-{viewport.name}.png"))
+    browser.save_screenshot(str(ARTIFACTS / f"portal-{name}-{viewport.name}.png"))
 
 
 def click_and_wait(browser, element):
@@ -64,7 +64,7 @@ def test_a_newcomer_signs_up_from_the_home_page(browser, viewport, live_server):
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)  # focus is in the field
     click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
 
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Your account"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Your producers"
     assert "Your account is ready. You are signed in." in browser.page_source
     assert User.objects.filter(email=email, role=User.Role.MANUFACTURER).exists()
     shot(browser, viewport, "3-account")

@@ -30,7 +30,7 @@ def test_sign_up_opens_a_manufacturer_account_and_signs_in(client):
         {"full_name": "Dilnoza Karimova", "email": " Dilnoza@Example.UZ ", "password": PASSWORD},
         HTTP_ACCEPT_LANGUAGE="ru",
     )
-    assert response.status_code == 302 and response["Location"] == "/account/"
+    assert response.status_code == 302 and response["Location"] == "/portal/producers/"
     user = User.objects.get(email="dilnoza@example.uz")
     assert user.role == User.Role.MANUFACTURER and user.full_name == "Dilnoza Karimova"
     assert user.language == "ru"  # the language the page was served in

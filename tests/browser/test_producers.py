@@ -1,0 +1,61 @@
+"""Registering a producer in a real browser, at a phone's size and a desktop's: the tax id
+hint, a refused tax id with the error summary and nothing lost, then the producer's page.
+Screenshots of each step go to artifacts/."""
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from registry.models import Producer
+from registry.taxids import example_tax_id
+from tests.browser.conftest import MISSING, SKIP_REASON
+from tests.browser.test_accounts import click_and_wait, no_sideways_scrolling, shot
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(bool(MISSING), reason=SKIP_REASON),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def sign_in(browser, live_server, user):
+    browser.get(live_server.url + "/account/login/")
+    browser.find_element(By.ID, "id_username").send_keys(user.email)
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+
+
+def test_a_manufacturer_registers_a_producer(browser, viewport, live_server):
+    user = UserFactory()
+    sign_in(browser, live_server, user)
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Producers"))
+    assert "You are not a member of any producer yet." in browser.page_source
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Register a producer"))
+    shot(browser, viewport, "4-producer-form")
+
+    browser.find_element(By.ID, "id_legal_name").send_keys("Fargʻona Ipak LLC")
+    Select(browser.find_element(By.ID, "id_member_state")).select_by_value("UZ")
+    browser.find_element(By.ID, "id_tax_id").send_keys("1234")
+    browser.find_element(By.ID, "id_address").send_keys("7 Mustaqillik St, Fergana")
+    browser.find_element(By.ID, "id_contact_email").send_keys("office@ipak.example.uz")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+
+    summary = browser.find_element(By.ID, "error-summary")
+    assert browser.switch_to.active_element == summary
+    assert "9 digits" in summary.text
+    assert (
+        browser.find_element(By.ID, "id_legal_name").get_attribute("value") == "Fargʻona Ipak LLC"
+    )
+    no_sideways_scrolling(browser)
+    shot(browser, viewport, "5-producer-error")
+
+    field = browser.find_element(By.ID, "id_tax_id")
+    field.clear()
+    field.send_keys(example_tax_id("UZ", 77 if viewport.phone else 78))
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Fargʻona Ipak LLC"
+    assert user.email in browser.find_element(By.TAG_NAME, "table").text
+    assert Producer.objects.filter(legal_name="Fargʻona Ipak LLC", memberships__user=user).exists()
+    no_sideways_scrolling(browser)
+    shot(browser, viewport, "6-producer-page")
