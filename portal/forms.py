@@ -3,6 +3,8 @@ error describe it (aria-invalid, aria-describedby), so that a screen reader read
 error with the field; templates/includes/field.html lays them out and
 templates/includes/error_summary.html lists the errors at the top."""
 
+import functools
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
@@ -28,7 +30,7 @@ class AccessibleForm:
 
     def full_clean(self):
         super().full_clean()
-        self._mark_errors()
+        self.mark_errors()
 
     def add_domain_error(self, error: DomainError):
         """Show a service's refusal on the form: on its fields where it names them."""
@@ -40,9 +42,9 @@ class AccessibleForm:
                 placed = True
         if not placed:
             self.add_error(None, error.message)
-        self._mark_errors()
+        self.mark_errors()
 
-    def _mark_errors(self):
+    def mark_errors(self):
         if not self.is_bound:
             return
         for name in self.errors:
@@ -54,6 +56,15 @@ class AccessibleForm:
             if f"{self[name].auto_id}-error" not in ids:
                 ids.append(f"{self[name].auto_id}-error")
             attrs["aria-describedby"] = " ".join(ids)
+
+
+def error_list(form, prefix=""):
+    """(link to the field, message) for each error of a bound form, for an error summary."""
+    found = []
+    for name, messages in form.errors.items():
+        anchor = f"#{form[name].id_for_label}" if name in form.fields else None
+        found += [(anchor, f"{prefix} {message}".strip()) for message in messages]
+    return found
 
 
 class SignUpForm(AccessibleForm, forms.Form):
@@ -206,3 +217,106 @@ class InviteForm(AccessibleForm, forms.Form):
         help_text=_("They must have a manufacturer account already: ask them to create one first."),
         widget=forms.EmailInput(attrs={"class": "width-medium", "spellcheck": "false"}),
     )
+
+
+@functools.cache
+def country_choices():
+    """Unknown first (it counts as non-originating), the six member states, then the world."""
+    import pycountry
+
+    from registry.models import MemberState
+
+    states = list(MemberState.objects.order_by("name").values_list("code", "name"))
+    zone = {code for code, _name in states}
+    world = sorted(
+        ((c.alpha_2, c.name) for c in pycountry.countries if c.alpha_2 not in zone),
+        key=lambda pair: pair[1],
+    )
+    return [
+        ("", _("Unknown (counts as non-originating)")),
+        (_("Member states"), states),
+        (_("Other countries"), world),
+    ]
+
+
+class ProductForm(AccessibleForm, forms.Form):
+    producer = forms.ChoiceField(label=_("Producer"), choices=())
+    name = forms.CharField(label=_("Product name"), max_length=255)
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    hs_code = forms.CharField(
+        label=_("HS code"),
+        max_length=6,
+        help_text=_(
+            "The 6-digit HS 2022 subheading of the product, e.g. 610910 for cotton T-shirts."
+        ),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "class": "width-short", "spellcheck": "false"}
+        ),
+    )
+    ex_works_price = forms.DecimalField(
+        label=_("Ex-works price"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        help_text=_(
+            "The price of the product as it leaves the factory, for the quantity the "
+            "materials below are counted for."
+        ),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "class": "width-short"}),
+    )
+    currency = forms.ChoiceField(
+        label=_("Currency"), choices=(), widget=forms.Select(attrs={"class": "width-short"})
+    )
+    process_steps = forms.CharField(
+        label=_("Process steps"),
+        required=False,
+        help_text=_(
+            "What is done to the materials, one step per line or separated by commas: for "
+            "example spinning, weaving, sewing. Steps such as packing, cleaning or sorting alone "
+            "do not confer origin."
+        ),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, producers=None, editing=False, **kwargs):
+        self.producers = producers or []
+        self.editing = editing
+        super().__init__(*args, **kwargs)
+
+    def setup_fields(self):
+        from registry.models import Currency
+
+        self.fields["currency"].choices = Currency.choices
+        if self.editing:
+            del self.fields["producer"]
+        else:
+            self.fields["producer"].choices = [(p.pk, p.legal_name) for p in self.producers]
+
+    def clean_process_steps(self):
+        raw = self.cleaned_data["process_steps"]
+        return [step.strip() for step in raw.replace(",", "\n").splitlines() if step.strip()]
+
+
+class MaterialForm(AccessibleForm, forms.Form):
+    description = forms.CharField(label=_("Material"), max_length=255)
+    hs_code = forms.CharField(
+        label=_("HS code"),
+        max_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "spellcheck": "false"}),
+    )
+    origin_country = forms.ChoiceField(label=_("Origin"), required=False, choices=())
+    value = forms.DecimalField(
+        label=_("Value"),
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+
+    def setup_fields(self):
+        self.fields["origin_country"].choices = country_choices()
+
+
+MaterialFormSet = forms.formset_factory(MaterialForm, extra=0, can_delete=True)

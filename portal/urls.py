@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import accounts, producers
+from portal import accounts, producers, products
 
 app_name = "portal"
 
@@ -14,6 +14,10 @@ urlpatterns = [
         producers.producer_invite,
         name="producer-invite",
     ),
+    path("portal/products/", products.product_list, name="products"),
+    path("portal/products/new/", products.product_create, name="product-create"),
+    path("portal/products/<int:product_id>/", products.product_detail, name="product"),
+    path("portal/products/<int:product_id>/edit/", products.product_edit, name="product-edit"),
     path("account/signup/", accounts.signup, name="signup"),
     path("account/login/", accounts.LoginView.as_view(), name="login"),
     path("account/logout/", accounts.LogoutView.as_view(), name="logout"),

@@ -59,3 +59,41 @@ def test_a_manufacturer_registers_a_producer(browser, viewport, live_server):
     assert Producer.objects.filter(legal_name="Fargʻona Ipak LLC", memberships__user=user).exists()
     no_sideways_scrolling(browser)
     shot(browser, viewport, "6-producer-page")
+
+
+def test_a_manufacturer_adds_a_product_with_three_materials(browser, viewport, live_server):
+    from tests.factories import MembershipFactory, ProducerFactory
+
+    user = UserFactory()
+    producer = ProducerFactory(legal_name="Toshkent Tekstil LLC")
+    MembershipFactory(user=user, producer=producer)
+    sign_in(browser, live_server, user)
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Products"))
+    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Add a product"))
+    browser.find_element(By.ID, "id_name").send_keys("Cotton T-shirt")
+    browser.find_element(By.ID, "id_hs_code").send_keys("610910")
+    browser.find_element(By.ID, "id_ex_works_price").send_keys("10.00")
+    browser.find_element(By.ID, "id_process_steps").send_keys("knitting, sewing")
+    rows = [
+        ("Cotton yarn", "520512", "UZ", "3.00"),
+        ("Dye", "320411", "KZ", "0.50"),
+        ("Buttons", "960622", "", "0.20"),
+    ]
+    for index, (description, code, country, value) in enumerate(rows):
+        browser.find_element(By.ID, f"id_materials-{index}-description").send_keys(description)
+        browser.find_element(By.ID, f"id_materials-{index}-hs_code").send_keys(code)
+        Select(browser.find_element(By.ID, f"id_materials-{index}-origin_country")).select_by_value(
+            country
+        )
+        browser.find_element(By.ID, f"id_materials-{index}-value").send_keys(value)
+    no_sideways_scrolling(browser)
+    shot(browser, viewport, "7-product-form")
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "button[name=save]"))
+
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Cotton T-shirt"
+    assessment = browser.find_element(By.ID, "assessment-title").find_element(By.XPATH, "..")
+    assert "qualifies" in assessment.text and "does not qualify" not in assessment.text
+    assert "Rule set MCA-2026" in assessment.text
+    assert len(browser.find_elements(By.CSS_SELECTOR, "table tbody tr")) == 3
+    no_sideways_scrolling(browser)
+    shot(browser, viewport, "8-product-assessment")
