@@ -2,41 +2,20 @@
 sign-up from the home page, a failed form shows its error summary and keeps what was typed,
 and the account is opened. Screenshots of each step go to artifacts/."""
 
-from pathlib import Path
-
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
 from registry.models import User
 from tests.browser.conftest import MISSING, SKIP_REASON
+from tests.browser.pages import click_and_wait, no_sideways_scrolling, shot
 from tests.factories import PASSWORD
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(bool(MISSING), reason=SKIP_REASON),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def shot(browser, viewport, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    browser.save_screenshot(str(ARTIFACTS / f"portal-{name}-{viewport.name}.png"))
-
-
-def click_and_wait(browser, element):
-    """Click what loads a new page, and wait until it has."""
-    page = browser.find_element(By.TAG_NAME, "html")
-    element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
-
-
-def no_sideways_scrolling(browser):
-    width = browser.execute_script("return document.documentElement.scrollWidth")
-    assert width <= browser.execute_script("return window.innerWidth")
 
 
 def test_a_newcomer_signs_up_from_the_home_page(browser, viewport, live_server):

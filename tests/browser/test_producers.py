@@ -9,21 +9,14 @@ from selenium.webdriver.support.ui import Select
 from registry.models import Producer
 from registry.taxids import example_tax_id
 from tests.browser.conftest import MISSING, SKIP_REASON
-from tests.browser.test_accounts import click_and_wait, no_sideways_scrolling, shot
-from tests.factories import PASSWORD, UserFactory
+from tests.browser.pages import click_and_wait, no_sideways_scrolling, shot, sign_in
+from tests.factories import UserFactory
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(bool(MISSING), reason=SKIP_REASON),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def sign_in(browser, live_server, user):
-    browser.get(live_server.url + "/account/login/")
-    browser.find_element(By.ID, "id_username").send_keys(user.email)
-    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
 
 
 def test_a_manufacturer_registers_a_producer(browser, viewport, live_server):
