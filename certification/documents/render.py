@@ -2,10 +2,13 @@
 state's language, set in DejaVu Sans, with a QR code that carries the verification URL.
 
 Independent of the database: the caller builds a plain-data context from the certificate
-record and gets the PDF bytes back. The parsed stylesheet, the font configuration, each
-state's form (what every certificate of the state shows) and the labels of its fields are
-laid out once per process and reused, which is what makes a warm render cheap: WeasyPrint
-lays out text in Python, box by box, line by line.
+record and gets the PDF bytes back. The page is the template filled in and laid out by
+WeasyPrint as one document, through its public API only (HTML, CSS, FontConfiguration and
+a URL fetcher), so that a WeasyPrint upgrade within the range requirements.txt allows
+cannot break it; tests/certification/test_pdf.py fails should this module reach into
+WeasyPrint's internals. The parsed stylesheet and the font configuration are made once per
+process and reused by every render. A render runs in a worker after the approval commits,
+never while someone waits on a request (bench/pdf.py measures its throughput).
 """
 
 import functools
@@ -15,15 +18,12 @@ import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlsplit, urlunsplit
-from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
-import cssselect2
 import segno
 import weasyprint
 from django.template.loader import render_to_string
 from django.utils.text import Truncator
-from weasyprint.formatting_structure.boxes import BlockBox
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -259,16 +259,15 @@ _render_lock = threading.Lock()
 
 @functools.cache
 def _stylesheet() -> weasyprint.CSS:
-    css = render_to_string(STYLESHEET)
-    return weasyprint.CSS(string=css, font_config=FONT_CONFIG)
+    return weasyprint.CSS(string=render_to_string(STYLESHEET), font_config=FONT_CONFIG)
 
 
 def labels_for(language: str) -> dict[str, dict[str, str]]:
-    """Each label as {"en", "ru", "local", "key"} for the issuing state's language."""
+    """Each label as {"en", "ru", "local"} for the issuing state's language."""
     if language not in LANGUAGES:
         raise ValueError(f"No certificate labels for language {language!r}.")
     return {
-        key: {"en": texts["en"], "ru": texts["ru"], "local": texts[language], "key": key}
+        key: {"en": texts["en"], "ru": texts["ru"], "local": texts[language]}
         for key, texts in LABELS.items()
     }
 
@@ -297,19 +296,18 @@ def _mark_svg() -> bytes:
 
 class _Resources(URLFetcher):
     """Serves the certificate's two images and refuses every other URL, so a rendering
-    never reads a file or the network whatever ends up in the data."""
+    never reads a file or the network whatever ends up in the data. (A subclass of
+    weasyprint.urls.URLFetcher with its own `fetch` is WeasyPrint's documented way to
+    answer URLs.)"""
 
-    def __init__(self, qr: bytes | None = None):
+    def __init__(self, qr: bytes):
         super().__init__(allowed_protocols=())
-        self._images = {MARK_URL: (_mark_svg(), "image/svg+xml")}
-        if qr is not None:
-            self._images[QR_URL] = (qr, "image/svg+xml")
+        self.images = {MARK_URL: _mark_svg(), QR_URL: qr}
 
     def fetch(self, url, headers=None):
-        if url not in self._images:
+        if url not in self.images:
             raise ValueError(f"The certificate loads no outside resources: {url}")
-        body, content_type = self._images[url]
-        return URLFetcherResponse(url, body, {"Content-Type": content_type})
+        return URLFetcherResponse(url, self.images[url], {"Content-Type": "image/svg+xml"})
 
 
 def _format_date(value: date | datetime, time_zone: str | None = None) -> str:
@@ -366,72 +364,50 @@ def _one_line(text: str | None) -> str:
     return ", ".join(line.strip(" ,") for line in (text or "").splitlines() if line.strip(" ,"))
 
 
-def _form_context(state: dict, compact: bool) -> dict:
-    # What the form layer shows: the issuing state, in its language.
+def certificate_html(context: dict, *, compact: bool = False) -> str:
+    """The certificate as HTML: the template filled in with one certificate (`context` as
+    for render_certificate_pdf); `compact` sets everything tighter, for values too long
+    for the regular layout."""
+    state = context["state"]
+    producer = context["producer"]
+    product = context["product"]
     language = state["language"]
     state_names = STATE_NAMES.get(state["code"], {})
     # The English name leads; Russian and the state's own follow (once, when they coincide).
     other_names = [state_names.get("ru"), state_names.get(language)]
-    return {
-        "state": state,
-        "lang": language,
-        "compact": compact,
-        "L": labels_for(language),
-        "state_names_other": [name for name in dict.fromkeys(other_names) if name],
-        "mark_url": MARK_URL,
-    }
-
-
-def form_html(state: dict, *, compact: bool = False) -> str:
-    """The form layer as HTML: what every certificate of the state shows (see
-    certificate.html); `state` as in the context of render_certificate_pdf."""
-    return render_to_string(TEMPLATE, {**_form_context(state, compact), "form": True})
-
-
-def _shows_trade_name(producer: dict) -> bool:
-    return bool(producer.get("trade_name")) and producer.get("trade_name") != producer.get(
-        "legal_name"
+    trade_name = producer.get("trade_name")
+    return render_to_string(
+        TEMPLATE,
+        {
+            **context,
+            "compact": compact,
+            "L": labels_for(language),
+            "state_names_other": [name for name in dict.fromkeys(other_names) if name],
+            "valid_from_text": _format_date(context["valid_from"]),
+            "valid_until_text": _format_date(context["valid_until"]),
+            "issued_at_text": _format_date(context["issued_at"], state.get("time_zone")),
+            "verify_address": _address_without_query(context["verify_url"]),
+            "show_trade_name": bool(trade_name) and trade_name != producer.get("legal_name"),
+            "fit": {
+                "legal_name": FIT["legal_name"](producer.get("legal_name")),
+                "trade_name": FIT["trade_name"](trade_name),
+                "address": FIT["address"](_one_line(producer.get("address"))),
+                "product_name": FIT["product_name"](product.get("name")),
+                "description": FIT["description"](product.get("description")),
+                "hs_description": FIT["hs_description"](product.get("hs_description")),
+                "origin_criterion": FIT["origin_criterion"](context.get("origin_criterion")),
+                "authority": FIT["authority"](context["authority"].get("name")),
+                "status_note": FIT["status_note"](context.get("status_note")),
+            },
+            "mark_url": MARK_URL,
+            "qr_url": QR_URL,
+        },
     )
 
 
-def certificate_html(
-    context: dict, *, compact: bool = False, form: bool = False, label_lines: dict | None = None
-) -> str:
-    """The data layer as HTML (the template filled in with one certificate), or with `form`
-    the whole page in one document, for inspection and for the tests to compare with;
-    `compact` sets everything tighter, for values too long for the regular layout. The
-    labels named in `label_lines` are left as empty boxes of that many lines, for
-    _graft_labels to fill."""
-    state = context["state"]
-    producer = context["producer"]
-    product = context["product"]
-    form_context = _form_context(state, compact)
-    for key, lines in (label_lines or {}).items():
-        form_context["L"][key]["lines"] = lines
-    template_context = {
-        **context,
-        **form_context,
-        "form": form,
-        "data": True,
-        "valid_from_text": _format_date(context["valid_from"]),
-        "valid_until_text": _format_date(context["valid_until"]),
-        "issued_at_text": _format_date(context["issued_at"], state.get("time_zone")),
-        "verify_address": _address_without_query(context["verify_url"]),
-        "show_trade_name": _shows_trade_name(producer),
-        "fit": {
-            "legal_name": FIT["legal_name"](producer.get("legal_name")),
-            "trade_name": FIT["trade_name"](producer.get("trade_name")),
-            "address": FIT["address"](_one_line(producer.get("address"))),
-            "product_name": FIT["product_name"](product.get("name")),
-            "description": FIT["description"](product.get("description")),
-            "hs_description": FIT["hs_description"](product.get("hs_description")),
-            "origin_criterion": FIT["origin_criterion"](context.get("origin_criterion")),
-            "authority": FIT["authority"](context["authority"].get("name")),
-            "status_note": FIT["status_note"](context.get("status_note")),
-        },
-        "qr_url": QR_URL,
-    }
-    return render_to_string(TEMPLATE, template_context)
+def _render(html: str, resources: _Resources) -> weasyprint.Document:
+    page = weasyprint.HTML(string=html, base_url=BASE_URL, url_fetcher=resources)
+    return page.render(stylesheets=[_stylesheet()], font_config=FONT_CONFIG)
 
 
 def render_certificate_pdf(context: dict) -> bytes:
@@ -443,161 +419,12 @@ def render_certificate_pdf(context: dict) -> bytes:
     issued_at, verify_url, an optional status_note and, for a renewal, the number of the
     certificate it renews (`renews`).
     """
-    state = context["state"]
-    resources = _Resources(qr=qr_svg(context["verify_url"]))
-    # The labels of the data layer depend on the state and on which columns the producer
-    # fills (see certificate.html), not on the values: laid out on the first certificate
-    # of each kind, they are copied into the boxes left for them on every later one.
-    kind = (
-        state["code"],
-        state["name"],
-        state["language"],
-        _shows_trade_name(context["producer"]),
-        bool(context["producer"].get("tax_id")),
-    )
+    resources = _Resources(qr_svg(context["verify_url"]))
     with _render_lock:
-        labels = _labels.get(kind)
-        label_lines = {key: len(lines) for key, (_, _, lines) in (labels or {}).items()}
-        compact = False
-        document = _render(certificate_html(context, label_lines=label_lines), resources)
+        document = _render(certificate_html(context), resources)
         if len(document.pages) > 1:
             # Only the longest values get here: set the page tighter rather than spill over.
-            compact = True
-            html = certificate_html(context, compact=True, label_lines=label_lines)
-            document = _render(html, resources)
+            document = _render(certificate_html(context, compact=True), resources)
             if len(document.pages) > 1:  # the values are cut so that this cannot happen
                 logger.error("Certificate %s does not fit one page.", context["number"])
-        page = document.pages[0]
-        if labels is None:
-            _labels[kind] = _laid_out_labels(page)
-        else:
-            _graft_labels(page, labels)
-        form_boxes, form_bookmarks = _form(state["code"], state["name"], state["language"], compact)
-        _body(page).children[:0] = form_boxes
-        page.bookmarks[:0] = form_bookmarks  # the title, the PDF's one outline entry
         return document.write_pdf()
-
-
-# The data layer's labels as laid out on a first certificate, by kind (see above): for each
-# label, where its content box stood and its line boxes.
-_labels: dict[tuple, dict[str, tuple[float, float, tuple]]] = {}
-# The heights certificate.css has for a label's empty box (classes l1 to l4).
-MAX_LABEL_LINES = 4
-
-
-def _label_boxes(page: weasyprint.Page):
-    # The block boxes of the labels of the data layer, by key (their data-label).
-    for box in _body(page).descendants():
-        element = box.element
-        if isinstance(box, BlockBox) and element is not None and element.get("data-label"):
-            yield element.get("data-label"), box
-
-
-def _laid_out_labels(page: weasyprint.Page) -> dict[str, tuple[float, float, tuple]]:
-    return {
-        key: (box.content_box_x(), box.content_box_y(), tuple(box.children))
-        for key, box in _label_boxes(page)
-        if len(box.children) <= MAX_LABEL_LINES
-    }
-
-
-def _graft_labels(page: weasyprint.Page, labels: dict[str, tuple[float, float, tuple]]):
-    """Fill each label's empty box with copies of the lines laid out on the first
-    certificate of its kind, moved to where the box stands (copies, so that the originals
-    stay where they were for the next certificate)."""
-    for key, box in list(_label_boxes(page)):
-        if box.children or key not in labels:  # laid out as text, not left empty
-            continue
-        x, y, lines = labels[key]
-        dx, dy = box.content_box_x() - x, box.content_box_y() - y
-        box.children = [line.deepcopy() for line in lines]
-        for line in box.children:
-            line.translate(dx, dy)
-
-
-@functools.cache  # six states, two layouts
-def _form(code: str, name: str, language: str, compact: bool) -> tuple[tuple, list]:
-    """The form layer of a state, laid out: the boxes of its <body>, placed on the page,
-    and its bookmarks.
-
-    They go in front of the data layer's own in its <body> (WeasyPrint's "header and footer
-    of arbitrary complexity" recipe in its Tips & Tricks puts a separately rendered header
-    on each page so), and are drawn first, under the data: the number's band is the form's.
-    Drawing leaves boxes as they are (a text's Pango layout is made for the drawing and
-    dropped after it), so every certificate of the state shares them, one render at a time
-    (the render lock).
-    """
-    state = {"code": code, "name": name, "language": language}
-    document = _render(form_html(state, compact=compact), _Resources())
-    page = document.pages[0]
-    return tuple(_body(page).children), page.bookmarks
-
-
-def _body(page: weasyprint.Page):
-    # The box of the page's <body>: the page box holds the root <html> box, which holds it.
-    (root,) = page._page_box.children
-    (body,) = root.children
-    if body.element_tag != "body":  # pragma: no cover - WeasyPrint's box tree changed
-        raise ValueError(f"Expected the <body> box, found <{body.element_tag}>")
-    return body
-
-
-def _render(html: str, resources: URLFetcher) -> weasyprint.Document:
-    page = _CertificateHTML(string=html, base_url=BASE_URL, url_fetcher=resources)
-    return page.render(stylesheets=[_stylesheet()], font_config=FONT_CONFIG)
-
-
-# The rules of WeasyPrint's HTML5 user-agent stylesheet (weasyprint/css/html5_ua.css) that
-# apply to the elements the certificate template uses. The full sheet has some 200 rules
-# (tables, forms, lists, counter styles for many scripts) that the cascade matches against
-# every element of every page: about 7 % of a render for nothing here.
-USER_AGENT_CSS = """
-head, meta, title { display: none }
-html, body, div, p, h1, header, footer, section { display: block }
-html { color-scheme: light }
-body { margin: 8px }
-p { margin-top: 1em; margin-bottom: 1em }
-h1 { margin-top: .67em; margin-bottom: .67em; font-size: 2em; font-weight: bold }
-h1 { bookmark-level: 1; bookmark-label: content(text) }
-h1 { hyphens: manual; break-after: avoid; break-inside: avoid }
-img { overflow: hidden }
-@page { margin: 75px }
-"""
-
-
-@functools.cache
-def _user_agent_stylesheet() -> weasyprint.CSS:
-    return weasyprint.CSS(string=USER_AGENT_CSS, font_config=FONT_CONFIG)
-
-
-class _CertificateHTML(weasyprint.HTML):
-    """The certificate's HTML, read by a parser in C and given the user-agent rules it
-    needs and no more.
-
-    The template is written as well-formed XML (XHTML syntax), so the standard library's
-    expat reads it, where WeasyPrint's HTML5 parser, in pure Python, takes some 7 % of a
-    render. What expat refuses (a control character in a name, say) goes through the HTML5
-    parser as before. The user-agent sheet is swapped as WeasyPrint's own test suite does
-    it (should WeasyPrint stop calling `_ua_stylesheets`, its full sheet gives the same
-    page, only slower). tests/certification/test_pdf.py checks that each way gives the
-    same PDF, so a WeasyPrint that keeps more of its parser's tree than __init__ sets here
-    fails them rather than the certificates."""
-
-    def __init__(self, *, string: str, base_url: str, url_fetcher: URLFetcher):
-        try:
-            # Our own template: the data in it is escaped, so no document type declaration
-            # or entity (what S314 warns of) can come from outside.
-            root = ElementTree.fromstring(string)  # noqa: S314
-        except ElementTree.ParseError:
-            super().__init__(string=string, base_url=base_url, url_fetcher=url_fetcher)
-            return
-        # What weasyprint.HTML.__init__ keeps of its parser's tree (the template has no
-        # <base> to change the base URL).
-        self.base_url = base_url
-        self.url_fetcher = url_fetcher
-        self.media_type = "print"
-        self.wrapper_element = cssselect2.ElementWrapper.from_html_root(root)
-        self.etree_element = self.wrapper_element.etree_element
-
-    def _ua_stylesheets(self, forms=False):
-        return [_user_agent_stylesheet()]

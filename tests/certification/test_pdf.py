@@ -179,9 +179,6 @@ def decode_qr(pdf: bytes, tmp_path: Path, dpi: int = 150) -> list[str]:
 
 @pytest.fixture(scope="module", params=list(STATES))
 def rendered(request):
-    # The second certificate of its state and kind: the form and the labels are copies of
-    # those laid out for the first (certification/documents/render.py).
-    render_laying_out_everything(sample_context(request.param, producer="First Producer LLC"))
     context = sample_context(request.param)
     return context, render_certificate_pdf(context)
 
@@ -372,118 +369,64 @@ def test_unknown_language_is_refused():
         render_certificate_pdf(context)
 
 
-def render_laying_out_everything(context):
-    # The form layer and the labels are laid out once per process and state (certification/
-    # render.py): forget them, so that this render lays out the whole page.
-    from certification.documents import render
-
-    render._form.cache_clear()
-    render._labels.clear()
-    return render_certificate_pdf(context)
+def test_pdf_is_titled_by_the_certificate_and_its_one_outline_entry_is_the_title(rendered):
+    context, pdf = rendered
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert reader.metadata.title == f"{LABELS['title']['en']} {context['number']}"
+    assert reader.metadata.author == context["authority"]["name"]
+    assert [entry["/Title"] for entry in reader.outline] == [LABELS["title"]["en"]]
 
 
-@pytest.mark.parametrize("code", ["TM", "KZ"])
-def test_trimmed_user_agent_stylesheet_gives_the_same_pdf(code, monkeypatch):
-    # documents/render.py gives WeasyPrint only the user-agent rules the template needs;
-    # with WeasyPrint's full sheet the document must come out byte for byte the same.
-    from certification.documents import render
-
-    context = sample_context(code, producer=LONG_PRODUCER, product=LONG_PRODUCT)
-    context["renews"] = f"MCA-{code}-2025-000042-51"
-    context["status_note"] = "Suspended on 01.03.2026"
-    trimmed = render_laying_out_everything(context)
-    monkeypatch.delattr(render._CertificateHTML, "_ua_stylesheets")
-    assert render_laying_out_everything(context) == trimmed
-    render._form.cache_clear()  # nothing laid out with the full sheet for later tests
-    render._labels.clear()
+def test_rendering_is_deterministic():
+    # The stored file's SHA-256 is its ETag (docs/api.md): a second render of the same
+    # certificate gives the same bytes.
+    context = sample_context("TM")
+    assert render_certificate_pdf(context) == render_certificate_pdf(context)
 
 
-@pytest.mark.parametrize("code", ["UZ", "AZ"])
-def test_xml_parser_gives_the_same_pdf_as_weasyprints_html_parser(code, monkeypatch):
-    # documents/render.py reads the template's markup with expat; WeasyPrint's own HTML5
-    # parser must make the very same document of it.
-    from certification.documents import render
+def test_renders_at_once_in_threads_give_each_its_own_certificate():
+    # On the embedded default a render runs in a thread of its own (store.queue_render).
+    from concurrent.futures import ThreadPoolExecutor
 
-    context = sample_context(code, producer='Ganja & Sons "<Nar>"', product=LONG_PRODUCT)
-    context["renews"] = f"MCA-{code}-2025-000042-51"
-    context["status_note"] = "Suspended on 01.03.2026"
-    by_expat = render_laying_out_everything(context)
-    monkeypatch.delattr(render._CertificateHTML, "__init__")
-    assert render_laying_out_everything(context) == by_expat
-    render._form.cache_clear()
-    render._labels.clear()
+    contexts = [sample_context(code) for code in ("UZ", "KG", "AZ", "UZ")]
+    contexts[3]["producer"]["legal_name"] = "Samarkand Paper Mill LLC"
+    alone = [render_certificate_pdf(context) for context in contexts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(render_certificate_pdf, contexts)) == alone
 
 
-@pytest.mark.parametrize("code", list(STATES))
-@pytest.mark.parametrize("compact", [False, True])
-def test_template_is_well_formed_xml_so_the_fast_parser_reads_it(code, compact):
-    from xml.etree import ElementTree
+def test_only_the_longest_values_take_a_second_layout(monkeypatch):
+    # A certificate is laid out once; only values too long for the regular layout are
+    # laid out again in the compact one (certification/documents/render.py).
+    import weasyprint
 
-    from certification.documents.render import certificate_html, form_html
+    layouts, render = [], weasyprint.HTML.render
 
-    context = sample_context(code, tax_id=None)
-    context["renews"] = f"MCA-{code}-2025-000042-51"
-    context["status_note"] = "Replaces <certificate> & more"
-    ElementTree.fromstring(certificate_html(context, compact=compact))
-    ElementTree.fromstring(form_html(context["state"], compact=compact))
+    def counted(self, *args, **kwargs):
+        layouts.append(self)
+        return render(self, *args, **kwargs)
 
-
-@needs_pdftoppm
-@pytest.mark.parametrize("long_values", [False, True])
-def test_data_laid_on_the_form_stands_where_the_whole_template_puts_it(long_values, tmp_path):
-    # Every certificate's data is laid on its state's form, its labels copied from the
-    # first certificate of its kind (documents/render.py). Each word must stand where the
-    # template rendered as one document puts it, to a fraction of a point (each document
-    # rounds its own glyph advances).
-    from certification.documents import render
-
-    context = longest_values_context() if long_values else sample_context("TJ")
-    context["renews"] = "MCA-TJ-2025-000042-51"
-    first = render_laying_out_everything(context)
-    layered = render_certificate_pdf(context)
-    resources = render._Resources(render.qr_svg(context["verify_url"]))
-    compact = len(render._render(render.certificate_html(context), resources).pages) > 1
-    assert compact == long_values
-    html = render.certificate_html(context, compact=compact, form=True)
-    whole = render._render(html, resources).write_pdf()
-
-    def words(pdf_bytes):
-        return sorted(
-            (word, x0, y0, x1, y1) for x0, y0, x1, y1, word in word_boxes(pdf_bytes, tmp_path)
-        )
-
-    def outline(pdf_bytes):
-        return [entry["/Title"] for entry in pypdf.PdfReader(io.BytesIO(pdf_bytes)).outline]
-
-    whole_words = words(whole)
-    for pdf_bytes in (first, layered):
-        assert outline(pdf_bytes) == outline(whole) == [LABELS["title"]["en"]]
-        layered_words = words(pdf_bytes)
-        assert [word[0] for word in layered_words] == [word[0] for word in whole_words]
-        for ours, theirs in zip(layered_words, whole_words, strict=True):
-            assert max(abs(a - b) for a, b in zip(ours[1:], theirs[1:], strict=True)) < 0.25
+    monkeypatch.setattr(weasyprint.HTML, "render", counted)
+    render_certificate_pdf(sample_context("KZ", producer=LONG_PRODUCER, product=LONG_PRODUCT))
+    assert len(layouts) == 1
+    render_certificate_pdf(longest_values_context())
+    assert len(layouts) == 3
 
 
-def test_a_states_form_and_labels_are_laid_out_once(monkeypatch):
-    from certification.documents import render
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "https://example.org/logo.svg", "certificate:/other.svg"]
+)
+def test_the_render_loads_nothing_but_its_two_images(url):
+    from certification.documents.render import MARK_URL, QR_URL, _Resources
 
-    render_certificate_pdf(sample_context("AZ"))
-    laid_out = render._form.cache_info().misses
-    labels = dict(render._labels)
-    graft, grafted = render._graft_labels, []
-
-    def counted_graft(*args):
-        grafted.append(args)
-        return graft(*args)
-
-    monkeypatch.setattr(render, "_graft_labels", counted_graft)
-    render_certificate_pdf(sample_context("AZ", producer="Baku Tea Company LLC"))
-    assert render._form.cache_info().misses == laid_out
-    assert render._labels == labels and grafted
+    resources = _Resources(b"<svg/>")
+    with pytest.raises(ValueError, match="no outside resources"):
+        resources.fetch(url)
+    assert resources.fetch(QR_URL).read() == b"<svg/>"
+    assert resources.fetch(MARK_URL).read().startswith(b"<svg")
 
 
-def test_markup_expat_refuses_still_renders():
-    # A control character is no XML, but WeasyPrint's HTML5 parser takes it.
+def test_a_control_character_in_a_name_still_renders():
     context = sample_context("KG", producer="Issyk-Kul\x0bFelt Workshop LLC")
     assert len(pypdf.PdfReader(io.BytesIO(render_certificate_pdf(context))).pages) == 1
 
