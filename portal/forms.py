@@ -320,3 +320,14 @@ class MaterialForm(AccessibleForm, forms.Form):
 
 
 MaterialFormSet = forms.formset_factory(MaterialForm, extra=0, can_delete=True)
+
+
+class DocumentForm(AccessibleForm, forms.Form):
+    file = forms.FileField(
+        label=_("Supporting document"),
+        help_text=_(
+            "A PDF, PNG or JPEG file of at most 10 MB: for example an invoice for a material, "
+            "a supplier's declaration or a photo of the production line."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
+    )

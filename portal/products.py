@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from certification import selectors
 from certification.core import policy
 from certification.exceptions import DomainError, NotFound
 from certification.workflow import services
@@ -21,7 +22,7 @@ from registry.selectors import product_assessment
 BLANK_ROWS = 3  # empty material rows offered on a new product
 
 
-def _product(user, product_id):
+def product_or_404(user, product_id):
     product = (
         policy.products_visible_to(user)
         .select_related("producer__member_state")
@@ -48,7 +49,7 @@ def product_list(request):
 
 @manufacturer_required
 def product_detail(request, product_id):
-    product = _product(request.user, product_id)
+    product = product_or_404(request.user, product_id)
     materials = list(Material.objects.filter(product=product).order_by("position", "id"))
     codes = {product.hs_code, *(m.hs_code for m in materials)}
     descriptions = dict(HSCode.objects.filter(code__in=codes).values_list("code", "description"))
@@ -59,6 +60,7 @@ def product_detail(request, product_id):
         "materials": materials,
         "hs_description": descriptions.get(product.hs_code, ""),
         "assessment": product_assessment(product),
+        "open_applications": selectors.open_applications_for_product(request.user, product.pk),
     }
     return render(request, "portal/products/detail.html", context)
 
@@ -77,7 +79,7 @@ def product_create(request):
 @manufacturer_required
 @require_http_methods(["GET", "POST"])
 def product_edit(request, product_id):
-    product = _product(request.user, product_id)
+    product = product_or_404(request.user, product_id)
     initial = {
         "name": product.name,
         "description": product.description,

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from portal import accounts, producers, products
+from portal import accounts, applications, certificates, dashboard, producers, products
 
 app_name = "portal"
 
 urlpatterns = [
+    path("portal/", dashboard.dashboard, name="dashboard"),
     path("portal/producers/", producers.producer_list, name="producers"),
     path("portal/producers/new/", producers.producer_create, name="producer-create"),
     path("portal/producers/<int:producer_id>/", producers.producer_detail, name="producer"),
@@ -18,6 +19,49 @@ urlpatterns = [
     path("portal/products/new/", products.product_create, name="product-create"),
     path("portal/products/<int:product_id>/", products.product_detail, name="product"),
     path("portal/products/<int:product_id>/edit/", products.product_edit, name="product-edit"),
+    path(
+        "portal/products/<int:product_id>/apply/",
+        applications.application_create,
+        name="application-create",
+    ),
+    path("portal/applications/", applications.application_list, name="applications"),
+    path(
+        "portal/applications/<int:application_id>/",
+        applications.application_detail,
+        name="application",
+    ),
+    path(
+        "portal/applications/<int:application_id>/submit/",
+        applications.application_submit,
+        name="application-submit",
+    ),
+    path(
+        "portal/applications/<int:application_id>/withdraw/",
+        applications.application_withdraw,
+        name="application-withdraw",
+    ),
+    path(
+        "portal/applications/<int:application_id>/documents/",
+        applications.document_add,
+        name="document-add",
+    ),
+    path(
+        "portal/applications/<int:application_id>/documents/<int:document_id>/",
+        applications.document_download,
+        name="document",
+    ),
+    path("portal/certificates/", certificates.certificate_list, name="certificates"),
+    path("portal/certificates/<str:number>/", certificates.certificate_detail, name="certificate"),
+    path(
+        "portal/certificates/<str:number>/pdf/",
+        certificates.certificate_pdf,
+        name="certificate-pdf",
+    ),
+    path(
+        "portal/certificates/<str:number>/renew/",
+        certificates.certificate_renew,
+        name="certificate-renew",
+    ),
     path("account/signup/", accounts.signup, name="signup"),
     path("account/login/", accounts.LoginView.as_view(), name="login"),
     path("account/logout/", accounts.LogoutView.as_view(), name="logout"),

@@ -7,6 +7,7 @@ import datetime
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from certification.models import Certificate
 
@@ -59,3 +60,30 @@ def derived_status(certificate, today=None):
 
 def renewal_opens_on(certificate):
     return certificate.valid_until - datetime.timedelta(days=RENEWAL_WINDOW_DAYS)
+
+
+def renewal_problem(certificate, product_id, today=None):
+    """Why `certificate` cannot be renewed for the product now, or None when it can: the
+    renewal is for the same product, of an active certificate, from RENEWAL_WINDOW_DAYS
+    before its end until its last day."""
+    today = today or today_in(certificate.member_state)
+    if certificate.product_id != product_id:
+        return _("A renewal must be for the product of the certificate it renews.")
+    if certificate.status != Certificate.Status.ACTIVE:
+        return _("Only an active certificate can be renewed.")
+    if today < renewal_opens_on(certificate):
+        return _("Renewal opens %(days)s days before the certificate ends, on %(date)s.") % {
+            "days": RENEWAL_WINDOW_DAYS,
+            "date": renewal_opens_on(certificate).isoformat(),
+        }
+    if today > certificate.valid_until:
+        return _("The certificate has expired; apply for a new one instead of renewing.")
+    successor = (
+        Certificate.objects.filter(renews=certificate)
+        .exclude(status=Certificate.Status.REVOKED)
+        .values_list("number", flat=True)
+        .first()
+    )
+    if successor:
+        return _("It is renewed already, by certificate %(number)s.") % {"number": successor}
+    return None

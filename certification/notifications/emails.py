@@ -8,7 +8,10 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
+
+from registry.models import User
 
 
 def language_for(user):
@@ -33,10 +36,17 @@ def context_for(event, user):
         "recipient_name": user.full_name or user.email,
         "base_url": base,
     }
+    # Manufacturers are sent to their portal's page of the thing; other roles get the API
+    # object until their pages exist.
+    in_portal = user.role == User.Role.MANUFACTURER
     application = payload.get("application")
     if application:
         context["application"] = application
-        context["application_url"] = f"{base}/api/v1/applications/{application['id']}/"
+        context["application_url"] = base + (
+            reverse("portal:application", args=[application["id"]])
+            if in_portal
+            else f"/api/v1/applications/{application['id']}/"
+        )
     certificate = payload.get("certificate")
     if certificate:
         context["certificate"] = {
@@ -45,6 +55,10 @@ def context_for(event, user):
             "valid_until": _date(certificate.get("valid_until")),
         }
         context["verify_url"] = f"{base}/verify/{certificate['number']}/"
+        if in_portal:
+            context["certificate_url"] = base + reverse(
+                "portal:certificate", args=[certificate["number"]]
+            )
     reminder = payload.get("reminder")
     if reminder:
         context["days_left"] = reminder["days_left"]

@@ -353,21 +353,6 @@ def _producer_snapshot(producer):
 # --- Applications ------------------------------------------------------------------------
 
 
-def _check_renewal(renews, product, today):
-    if renews.product_id != product.pk:
-        return _("A renewal must be for the product of the certificate it renews.")
-    if renews.status != Certificate.Status.ACTIVE:
-        return _("Only an active certificate can be renewed.")
-    if today < lifecycle.renewal_opens_on(renews):
-        return _("Renewal opens %(days)s days before the certificate ends, on %(date)s.") % {
-            "days": lifecycle.RENEWAL_WINDOW_DAYS,
-            "date": lifecycle.renewal_opens_on(renews).isoformat(),
-        }
-    if today > renews.valid_until:
-        return _("The certificate has expired; apply for a new one instead of renewing.")
-    return None
-
-
 def application_create(*, actor, product_id, renews_number=None):
     with transaction.atomic():
         product = _lock(Product, product_id)
@@ -382,7 +367,7 @@ def application_create(*, actor, product_id, renews_number=None):
             problem = (
                 _("No certificate of this producer has this number.")
                 if renews is None
-                else _check_renewal(renews, product, lifecycle.today_in(renews.member_state))
+                else lifecycle.renewal_problem(renews, product.pk)
             )
             if problem:
                 raise ValidationFailed(problem, fields={"renews": [problem]})
@@ -409,8 +394,26 @@ def _locked_application(actor, application_id):
     return application
 
 
-def _require_state(application, action, *allowed):
-    if application.status not in allowed:
+# The states each of an application's transitions starts from: the services enforce it,
+# the pages ask it (application_allows) to offer only what would be accepted.
+ALLOWED_FROM = {
+    "submit": (Status.DRAFT, Status.CHANGES_REQUESTED),
+    "withdraw": (Status.DRAFT, Status.SUBMITTED, Status.CHANGES_REQUESTED),
+    "add a document": (Status.DRAFT, Status.CHANGES_REQUESTED),
+    "start review": (Status.SUBMITTED,),
+    "request changes": (Status.UNDER_REVIEW,),
+    "reject": (Status.UNDER_REVIEW,),
+    "approve": (Status.UNDER_REVIEW,),
+}
+
+
+def application_allows(application, action):
+    """Whether `action` (a key of ALLOWED_FROM) may start from the application's state."""
+    return application.status in ALLOWED_FROM[action]
+
+
+def _require_state(application, action):
+    if not application_allows(application, action):
         raise TransitionNotAllowed(application.status, action)
 
 
@@ -435,11 +438,11 @@ def application_submit(*, actor, application_id):
     with transaction.atomic():
         application = _locked_application(actor, application_id)
         policy.ensure_member(actor, application.producer_id)
-        _require_state(application, "submit", Status.DRAFT, Status.CHANGES_REQUESTED)
+        _require_state(application, "submit")
         product = Product.objects.select_related("producer").get(pk=application.product_id)
         if application.renews_id:
             renews = application.renews
-            problem = _check_renewal(renews, product, lifecycle.today_in(renews.member_state))
+            problem = lifecycle.renewal_problem(renews, product.pk)
             if problem:
                 raise ValidationFailed(problem, fields={"renews": [problem]})
         try:
@@ -470,9 +473,7 @@ def application_withdraw(*, actor, application_id):
     with transaction.atomic():
         application = _locked_application(actor, application_id)
         policy.ensure_member(actor, application.producer_id)
-        _require_state(
-            application, "withdraw", Status.DRAFT, Status.SUBMITTED, Status.CHANGES_REQUESTED
-        )
+        _require_state(application, "withdraw")
         _move(application, actor, "application.withdrawn", Status.WITHDRAWN)
         outbox.emit("application.withdrawn", application=application)
     return application
@@ -482,7 +483,7 @@ def application_start_review(*, actor, application_id):
     with transaction.atomic():
         application = _locked_application(actor, application_id)
         policy.ensure_can_decide(actor, application)
-        _require_state(application, "start review", Status.SUBMITTED)
+        _require_state(application, "start review")
         application.reviewer = actor
         _move(
             application,
@@ -498,7 +499,7 @@ def application_request_changes(*, actor, application_id, comment=""):
     with transaction.atomic():
         application = _locked_application(actor, application_id)
         policy.ensure_can_decide(actor, application)
-        _require_state(application, "request changes", Status.UNDER_REVIEW)
+        _require_state(application, "request changes")
         comment = _required_text(comment, "comment", _("Say what needs to change."))
         application.last_comment = comment
         _move(
@@ -517,7 +518,7 @@ def application_reject(*, actor, application_id, comment=""):
     with transaction.atomic():
         application = _locked_application(actor, application_id)
         policy.ensure_can_decide(actor, application)
-        _require_state(application, "reject", Status.UNDER_REVIEW)
+        _require_state(application, "reject")
         comment = _required_text(comment, "comment", _("Give the reason for the rejection."))
         against = application.assessment_verdict == "PASS"
         application.last_comment = comment
@@ -543,7 +544,7 @@ def application_approve(*, actor, application_id, comment=""):
     with transaction.atomic():
         application = _locked_application(actor, application_id)
         policy.ensure_can_decide(actor, application)
-        _require_state(application, "approve", Status.UNDER_REVIEW)
+        _require_state(application, "approve")
         comment = (comment or "").strip()
         against = application.assessment_verdict != "PASS"
         if against:
@@ -756,7 +757,7 @@ def document_add(*, actor, application_id, upload):
     with transaction.atomic():
         application = _locked_application(actor, application_id)
         policy.ensure_member(actor, application.producer_id)
-        _require_state(application, "add a document", Status.DRAFT, Status.CHANGES_REQUESTED)
+        _require_state(application, "add a document")
         if upload.size > MAX_DOCUMENT_BYTES:
             raise ValidationFailed(
                 _("A document may be at most 10 MB."),

@@ -56,7 +56,7 @@ def test_a_newcomer_signs_up_from_the_home_page(browser, viewport, live_server):
     browser.find_element(By.ID, "id_username").send_keys(email)
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
     click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Your account"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Overview"
 
 
 def test_the_language_switcher_serves_the_page_in_the_chosen_language(phone, live_server):

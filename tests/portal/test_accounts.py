@@ -74,7 +74,7 @@ def test_a_taken_email_is_a_form_error_and_no_second_account(client, manufacture
 def test_sign_in_with_the_right_password_serves_the_accounts_language(client):
     user = UserFactory(language="uz")
     response = client.post("/account/login/", {"username": user.email, "password": PASSWORD})
-    assert response.status_code == 302 and response["Location"] == "/account/"
+    assert response.status_code == 302 and response["Location"] == "/portal/"
     assert response.cookies["django_language"].value == "uz"
     assert client.get("/account/").context["user"] == user
 

@@ -1,0 +1,243 @@
+"""Reads for the pages people use (portal/): what a signed-in person sees of applications
+and certificates, always within the policy's visible sets (certification/core/policy.py),
+with the status derived as verification derives it (certification/core/lifecycle.py).
+
+Nothing here writes; list reads take a fixed number of queries whatever their length."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from certification.core import lifecycle, policy
+from certification.models import Application, AuditEvent, Certificate
+from certification.workflow.services import application_allows
+from registry.models import User
+
+# A certificate ending within this many days is shown as expiring and put on the
+# manufacturer's dashboard (the expiry reminders start earlier: notifications/expiry.py).
+EXPIRING_SOON_DAYS = 60
+
+Status = Application.Status
+OPEN_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.UNDER_REVIEW, Status.CHANGES_REQUESTED)
+
+# What each audit action means to a person reading an application's or certificate's
+# history.
+HISTORY_LABELS = {
+    "application.created": _("Application started"),
+    "application.submitted": _("Submitted for review"),
+    "application.review_started": _("Review started"),
+    "application.changes_requested": _("Changes requested"),
+    "application.approved": _("Approved: certificate issued"),
+    "application.rejected": _("Rejected"),
+    "application.withdrawn": _("Withdrawn"),
+    "application.document_added": _("Document added"),
+    "certificate.suspended": _("Certificate suspended"),
+    "certificate.reinstated": _("Certificate reinstated"),
+    "certificate.revoked": _("Certificate revoked"),
+}
+
+STANDING_LABELS = {
+    lifecycle.VALID: _("valid"),
+    lifecycle.NOT_YET_VALID: _("not yet valid"),
+    lifecycle.EXPIRED: _("expired"),
+    lifecycle.SUSPENDED: _("suspended"),
+    lifecycle.REVOKED: _("revoked"),
+}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A certificate's status as its holder reads it."""
+
+    status: str  # lifecycle.VALID, ...
+    days_left: int | None  # while valid: days until the end of its last valid day
+
+    @property
+    def expiring_soon(self):
+        return self.status == lifecycle.VALID and self.days_left <= EXPIRING_SOON_DAYS
+
+    @property
+    def label(self):
+        return STANDING_LABELS[self.status]
+
+    @property
+    def tone(self):
+        """ok, warn or bad: how the page colours the status."""
+        if self.status == lifecycle.VALID:
+            return "warn" if self.expiring_soon else "ok"
+        return "warn" if self.status == lifecycle.NOT_YET_VALID else "bad"
+
+
+def certificate_standing(certificate, today=None):
+    today = today or lifecycle.today_in(certificate.member_state)
+    status = lifecycle.derived_status(certificate, today)
+    days_left = (certificate.valid_until - today).days if status == lifecycle.VALID else None
+    return Standing(status, days_left)
+
+
+def _with_standing(certificates):
+    for certificate in certificates:
+        certificate.standing = certificate_standing(certificate)
+    return certificates
+
+
+def certificates_of(user):
+    """The certificates the user may see, newest first, each with its `standing`."""
+    certificates = (
+        policy.certificates_visible_to(user)
+        .select_related("member_state", "producer")
+        .order_by("-issued_at", "-id")
+    )
+    return _with_standing(list(certificates))
+
+
+def certificate_for(user, number):
+    """The certificate with this number if the user may see it, else None."""
+    certificate = (
+        policy.certificates_visible_to(user)
+        .select_related("member_state__authority", "producer", "product", "application")
+        .filter(number=str(number).strip().upper())
+        .first()
+    )
+    if certificate is not None:
+        certificate.standing = certificate_standing(certificate)
+    return certificate
+
+
+def applications_of(user, status=None):
+    applications = (
+        policy.applications_visible_to(user)
+        .select_related("product", "producer", "renews")
+        .order_by("-updated_at", "-id")
+    )
+    if status:
+        applications = applications.filter(status=status)
+    return applications
+
+
+def application_for(user, application_id):
+    """The application if the user may see it, else None."""
+    return (
+        policy.applications_visible_to(user)
+        .select_related("product", "producer__member_state", "renews", "certificate")
+        .filter(pk=application_id)
+        .first()
+    )
+
+
+def open_applications_for_product(user, product_id):
+    return list(applications_of(user).filter(product_id=product_id, status__in=OPEN_STATUSES))
+
+
+def open_renewal(certificate):
+    """The application renewing this certificate that is still open, if any."""
+    return (
+        Application.objects.filter(renews=certificate, status__in=OPEN_STATUSES)
+        .order_by("-id")
+        .first()
+    )
+
+
+def renewal_problem(certificate):
+    """Why the holder cannot renew the certificate now (None: renewal is open to them)."""
+    return lifecycle.renewal_problem(certificate, certificate.product_id)
+
+
+def manufacturer_can(user, application, action):
+    """Whether the manufacturer may take `action` ("submit", "withdraw", "add a document")
+    on the application now: a member of its producer, in a state the action starts from."""
+    return policy.is_member(user, application.producer_id) and application_allows(
+        application, action
+    )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: object
+    what: str
+    who: str
+    comment: str
+    detail: str
+
+
+def _who(event):
+    actor = event.actor
+    if actor is None:
+        return _("The registry")
+    if actor.role == User.Role.REVIEWER and actor.member_state_id:
+        authority = getattr(actor.member_state, "authority", None)
+        name = authority.name if authority else actor.member_state.name
+        return _("%(authority)s (reviewer)") % {"authority": name}
+    if actor.role == User.Role.SECRETARIAT:
+        return _("The secretariat")
+    return actor.full_name or actor.email
+
+
+def _detail(event, documents):
+    data = event.data or {}
+    if event.action == "application.document_added":
+        return documents.get(data.get("document"), "")
+    if event.action == "application.approved":
+        return data.get("certificate") or ""
+    return ""
+
+
+def _history(events, documents=None):
+    events = events.select_related("actor__member_state__authority").order_by("id")
+    return [
+        HistoryEntry(
+            at=event.created_at,
+            what=HISTORY_LABELS.get(event.action, event.action),
+            who=_who(event),
+            comment=event.comment,
+            detail=_detail(event, documents or {}),
+        )
+        for event in events
+    ]
+
+
+def application_history(application):
+    """Who did what to the application, when, with their comments: its audit events."""
+    documents = dict(application.documents.values_list("pk", "original_name"))
+    events = AuditEvent.objects.filter(target_type="application", target_id=str(application.pk))
+    return _history(events, documents)
+
+
+def certificate_history(certificate):
+    """The certificate's issue and every change of its status since."""
+    events = AuditEvent.objects.filter(
+        Q(target_type="certificate", target_id=str(certificate.pk))
+        | Q(
+            target_type="application",
+            target_id=str(certificate.application_id),
+            action="application.approved",
+        )
+    )
+    return _history(events)
+
+
+def manufacturer_dashboard(user):
+    """What needs the manufacturer's attention, most urgent first: changes requested,
+    certificates ending within EXPIRING_SOON_DAYS (without an open renewal), drafts not
+    yet submitted; and what is waiting on the authority. Four queries."""
+    applications = list(
+        applications_of(user).filter(status__in=OPEN_STATUSES).order_by("updated_at", "id")
+    )
+    certificates = certificates_of(user)
+    # Renewed already, or being renewed: nothing to do about its end.
+    renewing = {a.renews_id for a in applications if a.renews_id} | {
+        c.renews_id for c in certificates if c.renews_id and c.status != Certificate.Status.REVOKED
+    }
+    expiring = [
+        certificate
+        for certificate in certificates
+        if certificate.standing.expiring_soon and certificate.pk not in renewing
+    ]
+    expiring.sort(key=lambda certificate: certificate.standing.days_left)
+    return {
+        "changes_requested": [a for a in applications if a.status == Status.CHANGES_REQUESTED],
+        "expiring": expiring,
+        "drafts": [a for a in applications if a.status == Status.DRAFT],
+        "waiting": [a for a in applications if a.status in (Status.SUBMITTED, Status.UNDER_REVIEW)],
+    }

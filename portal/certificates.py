@@ -1,0 +1,101 @@
+"""Certificates in the manufacturer portal: the list with each one's status as
+verification would give it, the certificate's page (what it certifies, its verification
+link and QR code, its history), the PDF once a worker has stored it, and renewal."""
+
+import segno
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from certification import selectors
+from certification.documents import store
+from certification.exceptions import DomainError, NotFound
+from certification.workflow import services
+from portal.producers import manufacturer_required
+
+
+def _certificate(user, number):
+    certificate = selectors.certificate_for(user, number)
+    if certificate is None:
+        raise Http404(_("No such certificate."))
+    return certificate
+
+
+def qr_svg(url):
+    """The QR code of the verification URL as inline SVG (what the PDF prints too)."""
+    svg = segno.make(url, error="m").svg_inline(
+        scale=4,
+        border=4,
+        dark="#1b1f23",
+        light="#ffffff",
+        omitsize=True,
+        title=_("QR code of the certificate's verification page"),
+    )
+    return mark_safe(svg)  # noqa: S308 (segno's own markup, no user text in it)
+
+
+@manufacturer_required
+def certificate_list(request):
+    certificates = selectors.certificates_of(request.user)
+    return render(request, "portal/certificates/list.html", {"certificates": certificates})
+
+
+@manufacturer_required
+def certificate_detail(request, number):
+    certificate = _certificate(request.user, number)
+    stored = store.is_stored(certificate)
+    renewal = selectors.open_renewal(certificate)
+    context = {
+        "certificate": certificate,
+        "product": certificate.product_snapshot,
+        "producer": certificate.producer_snapshot,
+        "verify_url": store.verify_url(certificate),
+        "qr": qr_svg(store.verify_url(certificate)),
+        "pdf_ready": stored,
+        "refresh_seconds": None if stored else store.RETRY_AFTER_SECONDS,
+        "open_renewal": renewal,
+        "renewal_problem": None if renewal else selectors.renewal_problem(certificate),
+        "history": selectors.certificate_history(certificate),
+    }
+    return render(request, "portal/certificates/detail.html", context)
+
+
+@manufacturer_required
+def certificate_pdf(request, number):
+    certificate = _certificate(request.user, number)
+    file = store.open_stored(certificate)
+    if file is None:
+        messages.info(
+            request,
+            _("The PDF is being prepared; this page refreshes itself until it is ready."),
+        )
+        return redirect("portal:certificate", number=certificate.number)
+    return FileResponse(file, content_type="application/pdf", filename=f"{certificate.number}.pdf")
+
+
+@manufacturer_required
+@require_POST
+def certificate_renew(request, number):
+    certificate = _certificate(request.user, number)
+    try:
+        application = services.application_create(
+            actor=request.user,
+            product_id=certificate.product_id,
+            renews_number=certificate.number,
+        )
+    except NotFound as error:
+        raise Http404 from error
+    except DomainError as error:
+        messages.error(request, error.message)
+        return redirect("portal:certificate", number=certificate.number)
+    messages.success(
+        request,
+        _(
+            "A renewal application is started. Check the product is still as certified, "
+            "then submit it."
+        ),
+    )
+    return redirect("portal:application", application_id=application.pk)
