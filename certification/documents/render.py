@@ -1,4 +1,4 @@
-"""The certificate PDF (design.md section 5): one A4 page in English, Russian and the issuing
+"""The certificate PDF (docs/api.md): one A4 page in English, Russian and the issuing
 state's language, set in DejaVu Sans, with a QR code that carries the verification URL.
 
 Independent of the database: the caller builds a plain-data context from the certificate
@@ -218,7 +218,7 @@ LABELS: dict[str, dict[str, str]] = {
         "tk": "Şahadatnamany uzaltmak",
         "az": "Sertifikatın uzadılması",
     },
-    # The QR token proves authenticity, not the current status (design.md section 5): the
+    # The QR token proves authenticity, not the current status (docs/api.md): the
     # reader is sent to the registry for that.
     "verify_hint": {
         "en": "Scan the QR code to check the current status in the registry.",

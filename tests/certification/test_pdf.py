@@ -1,4 +1,4 @@
-"""The certificate PDF (design.md section 5): one A4 page, trilingual, DejaVu Sans only, and a
+"""The certificate PDF (docs/api.md): one A4 page, trilingual, DejaVu Sans only, and a
 QR code that decodes from a 150 dpi scan to exactly the verification URL. No database."""
 
 import base64
@@ -75,7 +75,7 @@ STATES = {
     ),
 }
 
-# The longest names a token carries (design.md section 5 cuts them at 64 characters), in
+# The longest names a token carries (docs/api.md: cut at 64 characters), in
 # Cyrillic, so every letter is two bytes of UTF-8 in the token.
 LONG_PRODUCER = "Общество с ограниченной ответственностью «Текстильная фабрика Ташкент»"[:64]
 LONG_PRODUCT = "Футболка мужская трикотажная из хлопка с круглым вырезом горловины"[:64]
@@ -86,7 +86,7 @@ def _b64(raw: bytes) -> str:
 
 
 def token_like(number, state, hs_code, product, producer, tax_id):
-    """A compact JWS shaped as design.md section 5 describes it, with a random signature:
+    """A compact JWS shaped as docs/api.md describes it, with a random signature:
     the PDF only carries it, so its size is what matters here."""
     header = {"alg": "EdDSA", "kid": f"{state.lower()}-2026-3f8a1c9e2b7d4a60"}
     claims = {"iss": state, "sub": number, "hs": hs_code, "prd": product[:64], "pro": producer[:64]}
@@ -342,7 +342,7 @@ def test_companys_tax_id_is_printed():
 
 
 def test_individual_entrepreneurs_tax_id_is_not_printed():
-    # An individual entrepreneur's tax id is personal data (design.md section 5).
+    # An individual entrepreneur's tax id is personal data (docs/api.md).
     pdf = render_certificate_pdf(sample_context("KZ", tax_id=None))
     text = pdf_text(pdf)
     assert "180540012345" not in text
