@@ -252,7 +252,12 @@ class ProductForm(AccessibleForm, forms.Form):
             "The 6-digit HS 2022 subheading of the product, e.g. 610910 for cotton T-shirts."
         ),
         widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "class": "width-short", "spellcheck": "false"}
+            attrs={
+                "inputmode": "numeric",
+                "class": "width-short",
+                "spellcheck": "false",
+                "data-hs-code": "",
+            }
         ),
     )
     ex_works_price = forms.DecimalField(
@@ -299,12 +304,19 @@ class ProductForm(AccessibleForm, forms.Form):
         return [step.strip() for step in raw.replace(",", "\n").splitlines() if step.strip()]
 
 
+def is_hs_code(value):
+    """Six digits: an HS subheading as the engine reads it."""
+    return bool(value) and len(value) == 6 and value.isdigit()
+
+
 class MaterialForm(AccessibleForm, forms.Form):
     description = forms.CharField(label=_("Material"), max_length=255)
     hs_code = forms.CharField(
         label=_("HS code"),
         max_length=6,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "spellcheck": "false"}),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "spellcheck": "false", "data-hs-code": ""}
+        ),
     )
     origin_country = forms.ChoiceField(label=_("Origin"), required=False, choices=())
     value = forms.DecimalField(

@@ -5,10 +5,10 @@ certification/workflow/services.py; what a caller may see comes from the policy.
 
 from django.contrib import messages
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from certification import selectors
 from certification.core import policy
@@ -17,7 +17,7 @@ from certification.workflow import services
 from portal import forms
 from portal.producers import manufacturer_required
 from registry.models import HSCode, Material
-from registry.selectors import product_assessment
+from registry.selectors import draft_assessment, hs_codes_matching, product_assessment
 
 BLANK_ROWS = 3  # empty material rows offered on a new product
 
@@ -182,3 +182,40 @@ def _render_form(request, product, form, formset, *, status, validate):
         summary += [(None, message) for message in formset.non_form_errors()]
     context = {"form": form, "formset": formset, "product": product, "summary": summary}
     return render(request, "portal/products/form.html", context, status=status)
+
+
+@manufacturer_required
+@require_POST
+def product_check(request):
+    """The origin check of the product form as it stands, not saved: what the form's
+    script shows as the manufacturer types (static/js/product-form.js). An HTML fragment;
+    rows not complete yet are left out and counted."""
+    form = forms.ProductForm(request.POST, editing=True)
+    formset = forms.MaterialFormSet(request.POST, prefix="materials")
+    form.is_valid()
+    needed = ("hs_code", "ex_works_price")
+    context = {"assessment": None, "skipped": 0}
+    if any(name in form.errors for name in needed) or not forms.is_hs_code(
+        form.cleaned_data.get("hs_code")
+    ):
+        return render(request, "portal/products/_live_check.html", context)
+    materials = []
+    for row in formset.forms if formset.is_bound and formset.management_form.is_valid() else ():
+        if not row.has_changed() or (row.is_valid() and row.cleaned_data.get("DELETE")):
+            continue
+        if row.is_valid() and forms.is_hs_code(row.cleaned_data["hs_code"]):
+            materials.append(row.cleaned_data)
+        else:
+            context["skipped"] += 1
+    try:
+        context["assessment"] = draft_assessment(form.cleaned_data, materials)
+    except LookupError as error:
+        context["problem"] = str(error)
+    return render(request, "portal/products/_live_check.html", context)
+
+
+@manufacturer_required
+@require_GET
+def hs_lookup(request):
+    """HS subheadings matching what is typed in an HS code field, for its suggestions."""
+    return JsonResponse({"results": hs_codes_matching(request.GET.get("q"))})

@@ -17,6 +17,8 @@ urlpatterns = [
     ),
     path("portal/products/", products.product_list, name="products"),
     path("portal/products/new/", products.product_create, name="product-create"),
+    path("portal/products/check/", products.product_check, name="product-check"),
+    path("portal/hs-codes/", products.hs_lookup, name="hs-lookup"),
     path("portal/products/<int:product_id>/", products.product_detail, name="product"),
     path("portal/products/<int:product_id>/edit/", products.product_edit, name="product-edit"),
     path(

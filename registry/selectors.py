@@ -4,7 +4,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from registry import origin
-from registry.models import Criterion, Material, Product, RuleSet
+from registry.models import Criterion, HSCode, Material, Product, RuleSet
 
 
 def rule_set_spec(rule_set):
@@ -76,3 +76,39 @@ def product_assessment(product, on=None):
     if not isinstance(product, Product):
         product = Product.objects.get(pk=product)
     return origin.assess(product_input(product), rule_set_in_force(on)).as_dict()
+
+
+def draft_assessment(product, materials, on=None):
+    """The origin assessment of product data not saved (yet): `product` and each of
+    `materials` as mappings with the model's field names. Raises LookupError when no rule
+    set is in force."""
+    product_data = origin.ProductInput(
+        hs_code=product["hs_code"],
+        ex_works_price=product["ex_works_price"],
+        process_steps=tuple(product.get("process_steps") or ()),
+        materials=tuple(
+            origin.MaterialInput(
+                description=m["description"],
+                hs_code=m["hs_code"],
+                origin_country=m.get("origin_country") or None,
+                value=m["value"],
+            )
+            for m in materials
+        ),
+    )
+    return origin.assess(product_data, rule_set_in_force(on)).as_dict()
+
+
+def hs_codes_matching(query, limit=8):
+    """HS subheadings for a lookup as one types: by the start of the code when the query
+    is digits, else by words of the description."""
+    query = (query or "").strip()
+    if not query:
+        return []
+    codes = HSCode.objects.filter(level=HSCode.Level.SUBHEADING)
+    if query.isdigit():
+        codes = codes.filter(code__startswith=query[:6])
+    else:
+        for word in query.split()[:5]:
+            codes = codes.filter(description__icontains=word)
+    return list(codes.order_by("code").values("code", "description")[:limit])
