@@ -1,6 +1,8 @@
 """Sample certificates for a newcomer (``manage.py seed_demo``): in every member state,
 valid ones, one suspended, one revoked, one expired and a renewal not yet in force, so that
-each kind can be verified at once (``/verify/{number}/`` or the API).
+each kind can be verified at once (``/verify/{number}/`` or the API); one producer
+(maker1-uz's) holds one of each, and has applications still open (a draft, one submitted,
+one with changes requested) for its overview and the reviewer's queue.
 
 Everything goes through the real workflow services (application_create, _submit,
 _start_review, _approve, certificate_suspend, _revoke), acting as the demo producers'
@@ -36,6 +38,11 @@ RENEWAL = "renewal"  # renews the previous sample; not yet in force
 # (state, product name, [kinds of its certificates, oldest first])
 SAMPLES = [
     ("UZ", "Cotton T-shirt, knitted", [RENEWED, RENEWAL]),
+    # The same producer (maker1-uz) holds one certificate of every status.
+    ("UZ", "Cotton bed linen set", [VALID]),
+    ("UZ", "Cotton socks", [SUSPENDED]),
+    ("UZ", "Terry towel", [EXPIRED]),
+    ("UZ", "Women's cotton blouse", [REVOKED]),
     ("UZ", "Sun-dried raisins", [VALID]),  # an individual entrepreneur: tax id not shown
     ("KZ", "Refined copper wire 8 mm", [VALID]),
     ("KZ", "Portland cement CEM I 42.5", [SUSPENDED]),
@@ -63,17 +70,43 @@ EXPECTED_STATUS = {
     EXPIRED: lifecycle.EXPIRED,
 }
 
-OVERRIDE_COMMENT = (
-    "Approved on the exporter's declaration that the walnuts were cracked and shelled in "
-    "Sughd, pending the laboratory report."
-)
-SUSPEND_REASON = (
-    "Inspection of the gypsum supply pending: the share of non-originating additives is "
-    "under review."
-)
-REVOKE_REASON = (
-    "The laboratory report and an audit show the walnuts were imported shelled: repacking "
-    "alone does not confer origin (MCA-2026, insufficient operations)."
+# What the reviewers wrote, by product.
+APPROVAL_COMMENTS = {
+    "Repacked walnuts": (
+        "Approved on the exporter's declaration that the walnuts were cracked and shelled in "
+        "Sughd, pending the laboratory report."
+    ),
+}
+SUSPEND_REASONS = {
+    "Portland cement CEM I 42.5": (
+        "Inspection of the gypsum supply pending: the share of non-originating additives is "
+        "under review."
+    ),
+    "Cotton socks": (
+        "The supplier of the polyamide yarn changed; the new supplier's declaration is awaited."
+    ),
+}
+REVOKE_REASONS = {
+    "Repacked walnuts": (
+        "The laboratory report and an audit show the walnuts were imported shelled: repacking "
+        "alone does not confer origin (MCA-2026, insufficient operations)."
+    ),
+    "Women's cotton blouse": (
+        "A site inspection found the blouses were sewn outside the member states and only "
+        "labelled in Tashkent."
+    ),
+}
+
+# Applications still open, so that the manufacturer's overview and the reviewers' queue
+# have something in each state: (state, product name, status).
+OPEN_APPLICATIONS = [
+    ("UZ", "Men's cotton shirt", Application.Status.CHANGES_REQUESTED),
+    ("UZ", "Polyester T-shirt", Application.Status.DRAFT),
+    ("UZ", "Cotton hoodie", Application.Status.SUBMITTED),
+]
+CHANGES_COMMENT = (
+    "Please upload the invoice for the shirting fabric: its origin decides whether the "
+    "tolerance applies."
 )
 RENEWAL_DAYS_LEFT = 30  # the renewed certificate ends in 30 days: inside the 90-day window
 
@@ -114,16 +147,19 @@ def _move_into_the_past(certificate, *, valid_until):
 def _create(kind, product, previous):
     member, reviewer = _actors(product)
     today = lifecycle.today_in(product.producer.member_state)
+    comment = APPROVAL_COMMENTS.get(product.name, "")
     if kind == REVOKED:
-        certificate = _issue(product, member, reviewer, comment=OVERRIDE_COMMENT)
-        services.certificate_revoke(actor=reviewer, number=certificate.number, reason=REVOKE_REASON)
+        certificate = _issue(product, member, reviewer, comment=comment)
+        services.certificate_revoke(
+            actor=reviewer, number=certificate.number, reason=REVOKE_REASONS[product.name]
+        )
     elif kind == RENEWAL:
         certificate = _issue(product, member, reviewer, renews=previous)
     else:
-        certificate = _issue(product, member, reviewer)
+        certificate = _issue(product, member, reviewer, comment=comment)
     if kind == SUSPENDED:
         services.certificate_suspend(
-            actor=reviewer, number=certificate.number, reason=SUSPEND_REASON
+            actor=reviewer, number=certificate.number, reason=SUSPEND_REASONS[product.name]
         )
     elif kind == EXPIRED:
         _move_into_the_past(certificate, valid_until=today - datetime.timedelta(days=1))
@@ -160,6 +196,27 @@ def seed_certificates():
             samples.append((kind, certificate.number, f"{product.name}", code, note))
             previous = certificate
     return samples
+
+
+@transaction.atomic
+def seed_open_applications():
+    """Create the open sample applications whose product has no application yet."""
+    for code, product_name, status in OPEN_APPLICATIONS:
+        product = Product.objects.select_related("producer").get(
+            producer__member_state_id=code, name=product_name
+        )
+        if Application.objects.filter(product=product).exists():
+            continue
+        member, reviewer = _actors(product)
+        application = services.application_create(actor=member, product_id=product.pk)
+        if status == Application.Status.DRAFT:
+            continue
+        services.application_submit(actor=member, application_id=application.pk)
+        if status == Application.Status.CHANGES_REQUESTED:
+            services.application_start_review(actor=reviewer, application_id=application.pk)
+            services.application_request_changes(
+                actor=reviewer, application_id=application.pk, comment=CHANGES_COMMENT
+            )
 
 
 def sample_statuses(samples):

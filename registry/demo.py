@@ -44,6 +44,71 @@ PRODUCERS = [
                     ("Sewing thread", "520512", "UZ", "0.20"),
                 ],
             ),
+            (
+                "Cotton bed linen set",
+                "630231",
+                "24.00",
+                "USD",
+                ["weaving", "cutting", "sewing"],
+                [
+                    ("Cotton yarn, carded", "520512", "UZ", "7.50"),
+                    ("Buttons of plastic", "960621", "CN", "0.30"),
+                ],
+            ),
+            (
+                "Cotton socks",
+                "611595",
+                "1.80",
+                "USD",
+                ["knitting", "dyeing"],
+                [
+                    ("Combed cotton yarn", "520522", "UZ", "0.60"),
+                    ("Textured polyamide yarn", "540233", "TR", "0.15"),
+                ],
+            ),
+            (
+                "Terry towel",
+                "630260",
+                "4.50",
+                "USD",
+                ["weaving", "cutting", "sewing"],
+                [
+                    ("Cotton yarn, carded", "520512", "UZ", "1.90"),
+                ],
+            ),
+            (
+                "Women's cotton blouse",
+                "620630",
+                "11.00",
+                "USD",
+                ["cutting", "sewing"],
+                [
+                    ("Cotton poplin, dyed", "520832", "UZ", "3.20"),
+                    ("Sewing thread", "520512", "UZ", "0.10"),
+                ],
+            ),
+            (
+                "Men's cotton shirt",
+                "620520",
+                "12.00",
+                "USD",
+                ["cutting", "sewing"],
+                [
+                    ("Cotton shirting fabric", "520852", "CN", "5.00"),
+                    ("Sewing thread", "520512", "UZ", "0.10"),
+                ],
+            ),
+            (
+                "Cotton hoodie",
+                "611020",
+                "14.00",
+                "USD",
+                ["knitting", "cutting", "sewing"],
+                [
+                    ("Combed cotton yarn", "520522", "UZ", "4.80"),
+                    ("Zip fastener", "960711", "CN", "0.60"),
+                ],
+            ),
         ],
     ),
     (

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from certification.core.numbering import MEMBER_STATES
 from certification.demo import EXPECTED_STATUS, SAMPLES, seed_certificates
-from certification.models import Certificate
+from certification.models import Application, Certificate
 from certification.verification.lookup import find, verify_number
 from certification.verification.signing import verify_token
 from registry.demo import seed_demo
@@ -63,3 +63,25 @@ def test_seed_demo_is_idempotent_and_prints_each_sample_with_its_status():
     for status in ("valid", "not_yet_valid", "suspended", "revoked", "expired"):
         assert f"  {status} " in printed
     assert "/verify/" in printed and "?t=" in printed
+
+
+def test_one_demo_manufacturer_sees_every_status_and_open_applications(client):
+    from registry.demo import DEMO_DOMAIN, DEMO_PASSWORD
+
+    call_command("seed_demo", stdout=io.StringIO())
+    applications = Application.objects.filter(producer__legal_name="Toshkent Textile LLC")
+    open_statuses = set(applications.values_list("status", flat=True))
+    assert {"draft", "submitted", "changes_requested"} <= open_statuses
+    call_command("seed_demo", stdout=io.StringIO())  # idempotent: no second set
+    assert (
+        applications.count()
+        == Application.objects.filter(producer__legal_name="Toshkent Textile LLC").count()
+    )
+
+    assert client.login(email=f"maker1-uz@{DEMO_DOMAIN}", password=DEMO_PASSWORD)
+    page = client.get("/portal/certificates/").content.decode()
+    for status in ("not yet valid", "suspended", "revoked", "expired", "valid"):
+        assert f">{status}</span>" in page or f">\n{status}" in page, status
+    assert "expires in 30 days" in page
+    overview = client.get("/portal/").content.decode()
+    assert "Changes requested" in overview and "Please upload the invoice" in overview

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from certification.demo import sample_statuses, seed_certificates
+from certification.demo import sample_statuses, seed_certificates, seed_open_applications
 from certification.models import Certificate
 from registry.demo import DEMO_PASSWORD, seed_demo
 
@@ -15,6 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         logins = seed_demo()
         samples = seed_certificates()
+        seed_open_applications()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data is loaded. Logins (password for all: {DEMO_PASSWORD}):")
         )
