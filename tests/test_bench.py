@@ -1,6 +1,7 @@
 """bench/verify.py measures the real lookup against a floor that must do the same work."""
 
-from bench.verify import FLOOR_SQL, STATES, YEAR, certificate_number
+from bench.verify_floor import FLOOR_SQL
+from bench.verify_seed import STATES, YEAR, certificate_number
 from certification.core.numbering import format_number, parse_number
 from certification.verification.lookup import _ONE
 
