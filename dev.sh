@@ -23,6 +23,22 @@ ensure_venv() {
   fi
 }
 
+ensure_test_tools() {
+  # axe-core (npm) for the accessibility checks of tests/browser; they skip, saying why,
+  # where npm is missing.
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "npm not found: the accessibility checks in tests/browser will be skipped" >&2
+    return
+  fi
+  local stamp=node_modules/.package-lock.sha256
+  local want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    npm ci --no-audit --no-fund --silent
+    echo "$want" > "$stamp"
+  fi
+}
+
 case "${1:-}" in
   up)
     ensure_venv
@@ -34,6 +50,7 @@ case "${1:-}" in
   test)
     shift
     ensure_venv
+    ensure_test_tools
     # With DATABASE_URL set the settings are production-like; the tests need a key and
     # plain http from the test client.
     export SECRET_KEY=${SECRET_KEY:-tests-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz}

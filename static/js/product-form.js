@@ -84,6 +84,7 @@
             if (item.code === query) exact = item.description;
           });
           note.textContent = exact;
+          note.title = exact;
         })
         .catch(function () { /* suggestions are a help, not a need */ });
     }, 250);

@@ -4,12 +4,17 @@ into artifacts/, the check that a page does not scroll sideways, and signing in.
 import itertools
 from pathlib import Path
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.factories import PASSWORD
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts"
+# axe-core from npm (package.json; `./dev.sh test` installs it with `npm ci`).
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 _marks = itertools.count(1)
 
 
@@ -45,7 +50,10 @@ def no_sideways_scrolling(browser):
 
 def submit(browser):
     """Press the main form's submit button and wait for the answer."""
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+    click_and_wait(
+        browser,
+        browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]:not([aria-hidden])"),
+    )
 
 
 def sign_in(browser, live_server, user, password=PASSWORD):
@@ -53,3 +61,45 @@ def sign_in(browser, live_server, user, password=PASSWORD):
     browser.find_element(By.ID, "id_username").send_keys(user.email)
     browser.find_element(By.ID, "id_password").send_keys(password)
     submit(browser)
+
+
+def accessibility_violations(browser, impacts=("serious", "critical")):
+    """What axe-core finds against WCAG 2.1 A and AA on the page as it stands, of the given
+    impacts: [(rule, impact, help, [the first offending elements])]."""
+    if not AXE.exists():
+        pytest.skip(f"needs axe-core ({AXE} absent): run `npm ci` (./dev.sh test does)")
+    browser.execute_script(AXE.read_text())
+    found = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        axe.run(document, {runOnly: {type: "tag", values: arguments[0]}})
+          .then(result => done(result.violations.map(v => [
+            v.id, v.impact, v.help, v.nodes.slice(0, 3).map(n => n.target.join(" "))])))
+          .catch(error => done([["axe-error", "critical", String(error), []]]));
+        """,
+        AXE_TAGS,
+    )
+    return [tuple(item) for item in found if item[1] in impacts]
+
+
+def assert_accessible(browser):
+    violations = accessibility_violations(browser)
+    assert violations == [], f"{browser.current_url}: {violations}"
+
+
+def follow_nav(browser, text):
+    """Follow a link (or press a button) of the main navigation, opening its menu first
+    where the screen is narrow enough to fold it."""
+    xpath = (
+        "//nav[contains(@class, 'site-nav')]"
+        f"//*[self::a or self::button][normalize-space()='{text}']"
+    )
+
+    def shown():
+        return [
+            element for element in browser.find_elements(By.XPATH, xpath) if element.is_displayed()
+        ]
+
+    if not shown():
+        browser.find_element(By.CSS_SELECTOR, ".nav-menu > summary").click()
+    click_and_wait(browser, shown()[0])

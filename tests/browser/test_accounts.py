@@ -8,7 +8,7 @@ from selenium.webdriver.support.ui import Select
 
 from registry.models import User
 from tests.browser.conftest import MISSING, SKIP_REASON
-from tests.browser.pages import click_and_wait, no_sideways_scrolling, shot
+from tests.browser.pages import click_and_wait, follow_nav, no_sideways_scrolling, shot, submit
 from tests.factories import PASSWORD
 
 pytestmark = [
@@ -29,7 +29,7 @@ def test_a_newcomer_signs_up_from_the_home_page(browser, viewport, live_server):
     browser.find_element(By.ID, "id_full_name").send_keys("Dilnoza Karimova")
     browser.find_element(By.ID, "id_email").send_keys(email)
     browser.find_element(By.ID, "id_password").send_keys("short")
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+    submit(browser)
 
     summary = browser.find_element(By.ID, "error-summary")
     assert "There is a problem" in summary.text
@@ -41,21 +41,19 @@ def test_a_newcomer_signs_up_from_the_home_page(browser, viewport, live_server):
     shot(browser, viewport, "2-signup-error")
     summary.find_element(By.CSS_SELECTOR, "a[href='#id_password']").click()
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)  # focus is in the field
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+    submit(browser)
 
     assert browser.find_element(By.TAG_NAME, "h1").text == "Your producers"
     assert "Your account is ready. You are signed in." in browser.page_source
     assert User.objects.filter(email=email, role=User.Role.MANUFACTURER).exists()
     shot(browser, viewport, "3-account")
 
-    click_and_wait(
-        browser, browser.find_element(By.XPATH, "//button[normalize-space()='Sign out']")
-    )
+    follow_nav(browser, "Sign out")
     assert "You are signed out." in browser.page_source
     click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Sign in"))
     browser.find_element(By.ID, "id_username").send_keys(email)
     browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+    submit(browser)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Overview"
 
 

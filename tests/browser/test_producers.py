@@ -9,7 +9,14 @@ from selenium.webdriver.support.ui import Select
 from registry.models import Producer
 from registry.taxids import example_tax_id
 from tests.browser.conftest import MISSING, SKIP_REASON
-from tests.browser.pages import click_and_wait, no_sideways_scrolling, shot, sign_in
+from tests.browser.pages import (
+    click_and_wait,
+    follow_nav,
+    no_sideways_scrolling,
+    shot,
+    sign_in,
+    submit,
+)
 from tests.factories import UserFactory
 
 pytestmark = [
@@ -22,7 +29,7 @@ pytestmark = [
 def test_a_manufacturer_registers_a_producer(browser, viewport, live_server):
     user = UserFactory()
     sign_in(browser, live_server, user)
-    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Producers"))
+    follow_nav(browser, "Producers")
     assert "You are not a member of any producer yet." in browser.page_source
     click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Register a producer"))
     shot(browser, viewport, "4-producer-form")
@@ -32,7 +39,7 @@ def test_a_manufacturer_registers_a_producer(browser, viewport, live_server):
     browser.find_element(By.ID, "id_tax_id").send_keys("1234")
     browser.find_element(By.ID, "id_address").send_keys("7 Mustaqillik St, Fergana")
     browser.find_element(By.ID, "id_contact_email").send_keys("office@ipak.example.uz")
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+    submit(browser)
 
     summary = browser.find_element(By.ID, "error-summary")
     assert browser.switch_to.active_element == summary
@@ -46,7 +53,7 @@ def test_a_manufacturer_registers_a_producer(browser, viewport, live_server):
     field = browser.find_element(By.ID, "id_tax_id")
     field.clear()
     field.send_keys(example_tax_id("UZ", 77 if viewport.phone else 78))
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]"))
+    submit(browser)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Fargʻona Ipak LLC"
     assert user.email in browser.find_element(By.TAG_NAME, "table").text
     assert Producer.objects.filter(legal_name="Fargʻona Ipak LLC", memberships__user=user).exists()
@@ -61,7 +68,7 @@ def test_a_manufacturer_adds_a_product_with_three_materials(browser, viewport, l
     producer = ProducerFactory(legal_name="Toshkent Tekstil LLC")
     MembershipFactory(user=user, producer=producer)
     sign_in(browser, live_server, user)
-    click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Products"))
+    follow_nav(browser, "Products")
     click_and_wait(browser, browser.find_element(By.LINK_TEXT, "Add a product"))
     browser.find_element(By.ID, "id_name").send_keys("Cotton T-shirt")
     browser.find_element(By.ID, "id_hs_code").send_keys("610910")
@@ -81,7 +88,7 @@ def test_a_manufacturer_adds_a_product_with_three_materials(browser, viewport, l
         browser.find_element(By.ID, f"id_materials-{index}-value").send_keys(value)
     no_sideways_scrolling(browser)
     shot(browser, viewport, "7-product-form")
-    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "button[name=save]"))
+    click_and_wait(browser, browser.find_element(By.CSS_SELECTOR, ".actions button[name=save]"))
 
     assert browser.find_element(By.TAG_NAME, "h1").text == "Cotton T-shirt"
     assessment = browser.find_element(By.ID, "assessment-title").find_element(By.XPATH, "..")
