@@ -4,9 +4,11 @@ with the status derived as verification derives it (certification/core/lifecycle
 
 Nothing here writes; list reads take a fixed number of queries whatever their length."""
 
+import datetime
 from dataclasses import dataclass
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from certification.core import lifecycle, policy
@@ -159,6 +161,7 @@ class HistoryEntry:
     who: str
     comment: str
     detail: str
+    against_verdict: bool = False  # a decision against the engine's verdict
 
 
 def _who(event):
@@ -192,6 +195,7 @@ def _history(events, documents=None):
             who=_who(event),
             comment=event.comment,
             detail=_detail(event, documents or {}),
+            against_verdict=bool((event.data or {}).get("against_verdict")),
         )
         for event in events
     ]
@@ -241,3 +245,54 @@ def manufacturer_dashboard(user):
         "drafts": [a for a in applications if a.status == Status.DRAFT],
         "waiting": [a for a in applications if a.status in (Status.SUBMITTED, Status.UNDER_REVIEW)],
     }
+
+
+# --- The reviewers' workspace ------------------------------------------------------------
+
+# The queue's views: what a reviewer picks from. "waiting" is the default: what the
+# authority has to act on.
+QUEUE_VIEWS = {
+    "waiting": (Status.SUBMITTED, Status.UNDER_REVIEW),
+    "submitted": (Status.SUBMITTED,),
+    "under_review": (Status.UNDER_REVIEW,),
+    "changes_requested": (Status.CHANGES_REQUESTED,),
+    "decided": (Status.APPROVED, Status.REJECTED),
+}
+QUEUE_VIEW_LABELS = {
+    "waiting": _("Waiting (submitted or under review)"),
+    "submitted": _("Submitted"),
+    "under_review": _("Under review"),
+    "changes_requested": _("Changes requested"),
+    "decided": _("Decided"),
+}
+
+
+def review_queue(user, *, view="waiting", chapter=None, older_than_days=None, now=None):
+    """The applications a reviewer (or the secretariat) sees in the queue: oldest
+    submission first, filtered by view, by the product's HS chapter (as submitted) and by
+    age. A queryset: the page slices it, so its cost does not grow with the queue."""
+    applications = (
+        policy.applications_visible_to(user)
+        .filter(status__in=QUEUE_VIEWS[view])
+        .select_related("producer", "member_state", "reviewer")
+        .order_by("submitted_at", "id")
+    )
+    if chapter:
+        applications = applications.filter(product_snapshot__hs_code__startswith=chapter)
+    if older_than_days:
+        now = now or timezone.now()
+        applications = applications.filter(
+            submitted_at__lte=now - datetime.timedelta(days=older_than_days)
+        )
+    return applications
+
+
+def waiting_count(user):
+    """How many applications wait on the reviewer's authority (the navigation's badge)."""
+    return policy.applications_visible_to(user).filter(status__in=QUEUE_VIEWS["waiting"]).count()
+
+
+def age_in_days(application, now=None):
+    if application.submitted_at is None:
+        return None
+    return ((now or timezone.now()) - application.submitted_at).days

@@ -170,7 +170,11 @@ def document_add(request, application_id):
 
 @manufacturer_required
 def document_download(request, application_id, document_id):
-    application = _application(request.user, application_id)
+    return serve_document(_application(request.user, application_id), document_id)
+
+
+def serve_document(application, document_id):
+    """A supporting document of an application the caller may see, opened in the browser."""
     document = ApplicationDocument.objects.filter(application=application, pk=document_id).first()
     if document is None:
         raise Http404(_("No such document."))
@@ -180,7 +184,8 @@ def document_download(request, application_id, document_id):
         as_attachment=False,
         filename=document.original_name,
     )
-    # Served as the type its content was checked to be, never sniffed as something else.
+    # Served as the type its content was checked to be, never sniffed as something else,
+    # and sandboxed: a PDF's scripts get no access to the registry's pages.
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     return response

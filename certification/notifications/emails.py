@@ -36,17 +36,14 @@ def context_for(event, user):
         "recipient_name": user.full_name or user.email,
         "base_url": base,
     }
-    # Manufacturers are sent to their portal's page of the thing; other roles get the API
-    # object until their pages exist.
+    # Each person is sent to the page of the thing in their own part of the site:
+    # manufacturers to the portal, reviewers to the workspace.
     in_portal = user.role == User.Role.MANUFACTURER
     application = payload.get("application")
     if application:
         context["application"] = application
-        context["application_url"] = base + (
-            reverse("portal:application", args=[application["id"]])
-            if in_portal
-            else f"/api/v1/applications/{application['id']}/"
-        )
+        page = "portal:application" if in_portal else "workspace:application"
+        context["application_url"] = base + reverse(page, args=[application["id"]])
     certificate = payload.get("certificate")
     if certificate:
         context["certificate"] = {

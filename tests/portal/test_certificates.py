@@ -258,7 +258,7 @@ def test_emails_to_manufacturers_link_to_their_portal_pages(
     assert "/api/v1/" not in bodies + htmls
 
 
-def test_a_reviewer_is_not_sent_to_the_manufacturer_portal(flow):
+def test_a_reviewer_is_sent_to_the_workspace(flow):
     from certification.models import OutboxEvent
 
     application = flow.application(S.SUBMITTED)
@@ -266,4 +266,4 @@ def test_a_reviewer_is_not_sent_to_the_manufacturer_portal(flow):
         event="application.submitted", payload={"application": {"id": application.pk}}
     )
     context = emails.context_for(event, flow.reviewer)
-    assert "/portal/" not in context["application_url"]
+    assert context["application_url"].endswith(f"/workspace/applications/{application.pk}/")

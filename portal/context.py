@@ -1,0 +1,13 @@
+"""What every page's layout needs to know about the signed-in person."""
+
+from certification import selectors
+from registry.models import User
+
+
+def navigation(request):
+    """For the navigation: how many applications wait on a reviewer's authority (one
+    count query, only for reviewers)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or user.role != User.Role.REVIEWER:
+        return {}
+    return {"waiting_count": selectors.waiting_count(user)}
