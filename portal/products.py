@@ -65,12 +65,20 @@ def product_detail(request, product_id):
     return render(request, "portal/products/detail.html", context)
 
 
-@manufacturer_required
-@require_http_methods(["GET", "POST"])
-def product_create(request):
+def own_producers(request):
+    """The caller's producers by name, for a new product's form; when there is none, a
+    message that says to register one first (the caller then sends to producer-create)."""
     producers = list(policy.producers_visible_to(request.user).order_by("legal_name"))
     if not producers:
         messages.warning(request, _("Register your producer first: products belong to one."))
+    return producers
+
+
+@manufacturer_required
+@require_http_methods(["GET", "POST"])
+def product_create(request):
+    producers = own_producers(request)
+    if not producers:
         return redirect("portal:producer-create")
     initial = {"producer": request.GET.get("producer")}
     return _product_form(request, None, producers=producers, initial=initial)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import accounts, applications, certificates, dashboard, producers, products
+from portal import accounts, applications, certificates, dashboard, imports, producers, products
 
 app_name = "portal"
 
@@ -17,6 +17,12 @@ urlpatterns = [
     ),
     path("portal/products/", products.product_list, name="products"),
     path("portal/products/new/", products.product_create, name="product-create"),
+    path("portal/products/import/", imports.product_import, name="product-import"),
+    path(
+        "portal/products/import/template.csv",
+        imports.import_template,
+        name="product-import-template",
+    ),
     path("portal/products/check/", products.product_check, name="product-check"),
     path("portal/hs-codes/", products.hs_lookup, name="hs-lookup"),
     path("portal/products/<int:product_id>/", products.product_detail, name="product"),

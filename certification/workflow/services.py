@@ -284,15 +284,65 @@ def _save_product(product, data, materials, *, creating):
     return product
 
 
+def _member_producer(actor, producer_id):
+    """The producer a new product goes to, locked: one the actor is a member of."""
+    producer = _lock(Producer, producer_id)
+    if producer is None or not policy.is_member(actor, producer.pk):
+        message = _("Choose a producer you are a member of.")
+        raise ValidationFailed(message, fields={"producer": [message]})
+    return producer
+
+
 def product_create(*, actor, producer_id, data, materials=()):
     with transaction.atomic():
-        producer = _lock(Producer, producer_id)
-        if producer is None or not policy.is_member(actor, producer.pk):
-            message = _("Choose a producer you are a member of.")
-            raise ValidationFailed(message, fields={"producer": [message]})
+        producer = _member_producer(actor, producer_id)
         product = _save_product(Product(producer=producer), data, list(materials), creating=True)
         audit.record(actor, "product.created", product, data={"materials": len(materials)})
     return product
+
+
+def products_import(*, actor, producer_id, products, check_only=False):
+    """Create many products of one producer at once, all or none: each item of `products`
+    is {"data": ..., "materials": [...]} as product_create takes them, checked and audited
+    as product_create does, all in one transaction. If any item is invalid nothing is
+    saved, and the refusal names every invalid item by its index in `products`:
+    fields={"products": {"3": <that product's errors, its materials' under "materials">}}.
+    Returns the products created, in the order given; with `check_only`, the same checks
+    and refusal, but nothing is ever saved (returns [])."""
+    products = list(products)
+    with transaction.atomic():
+        producer = _member_producer(actor, producer_id)
+        if not products:
+            message = _("There is no product to import.")
+            raise ValidationFailed(message, fields={"products": [message]})
+        created, errors = [], {}
+        for index, item in enumerate(products):
+            materials = list(item.get("materials") or ())
+            try:
+                product = _save_product(
+                    Product(producer=producer), item.get("data") or {}, materials, creating=True
+                )
+            except ValidationFailed as error:
+                errors[str(index)] = error.fields
+                continue
+            if not errors and not check_only:  # else only checked, then rolled back
+                audit.record(
+                    actor,
+                    "product.created",
+                    product,
+                    data={"materials": len(materials), "imported": True},
+                )
+            created.append(product)
+        if errors:
+            message = _("%(count)d of the %(total)d products are not valid; none was saved.") % {
+                "count": len(errors),
+                "total": len(products),
+            }
+            raise ValidationFailed(message, fields={"products": errors})
+        if check_only:
+            transaction.set_rollback(True)
+            return []
+    return created
 
 
 def product_update(*, actor, product_id, data, materials=None):
