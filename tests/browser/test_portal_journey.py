@@ -202,3 +202,38 @@ def test_a_newcomer_signs_up_and_applies_for_the_label(browser, viewport, live_s
     assert browser.find_element(By.CSS_SELECTOR, "figure.qr svg").is_displayed()
     assert browser.find_element(By.LINK_TEXT, "Download the PDF").is_displayed()
     step(browser, viewport, "12-certificate")
+
+
+def test_a_csv_with_one_bad_row_shows_that_row_and_imports_nothing(
+    browser, viewport, live_server, tmp_path
+):
+    from tests.browser.pages import sign_in
+    from tests.factories import MembershipFactory, ProducerFactory, UserFactory
+
+    user = UserFactory()
+    MembershipFactory(user=user, producer=ProducerFactory(legal_name="Toshkent Tekstil LLC"))
+    sign_in(browser, live_server, user)
+    follow_nav(browser, "Products")
+    link(browser, "Import from a CSV file")
+    header = (
+        "product_ref,name,description,hs_code,ex_works_price,currency,process_steps,"
+        "material_description,material_hs_code,material_origin_country,material_value"
+    )
+    rows = [
+        header,
+        "TS-1,Cotton T-shirt,,610910,10.00,USD,knitting; sewing,Cotton yarn,520512,UZ,3.00",
+        "TS-1,,,,,,,Dye,999999,DE,0.50",
+        "BAG-1,Canvas bag,,420222,4.00,USD,cutting; sewing,Cotton canvas,520942,UZ,1.20",
+    ]
+    sheet = tmp_path / "products.csv"
+    sheet.write_text("\n".join(rows) + "\n")
+    browser.find_element(By.ID, "id_file").send_keys(str(sheet))
+    button(browser, "Import products")
+
+    summary = browser.find_element(By.ID, "error-summary")
+    assert browser.switch_to.active_element == summary
+    assert "Nothing was imported" in summary.text
+    assert "Row 3" in summary.text and "999999" in summary.text
+    assert "Row 2" not in summary.text and "Row 4" not in summary.text
+    assert Product.objects.count() == 0
+    step(browser, viewport, "13-import-error")
