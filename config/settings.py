@@ -329,6 +329,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many proxies in front append to X-Forwarded-For: the throttles count the address
+    # that many hops back. 0 (the default) counts the connection's own address, so a
+    # client cannot pick its "address" by sending the header itself.
+    "NUM_PROXIES": env_int("TRUSTED_PROXIES", 0, minimum=0, maximum=5),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Made in Central Asia registry API",

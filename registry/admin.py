@@ -148,6 +148,8 @@ class CriterionInlineFormSet(forms.BaseInlineFormSet):
         ]
         if not kept:
             raise ValidationError(gettext("A rule needs at least one criterion."))
+        if any(form.errors for form in kept):
+            return  # each form shows its own error (a bad prefix range, say) first
         specs = {}
         for form in kept:
             specs.setdefault(form.cleaned_data["alternative"], []).append(form.instance.as_spec())

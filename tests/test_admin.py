@@ -36,9 +36,9 @@ def test_product_page_shows_its_origin_assessment(staff_client):
     assert "FAIL" in page and "60%" in page and "Knitted polyester fabric" in page
 
 
-def test_a_rule_that_cannot_be_evaluated_is_refused(staff_client):
-    rule = Rule.objects.get(rule_set__code="MCA-2026", scope="7408")
-    url = reverse("admin:registry_rule_change", args=[rule.pk])
+def _rule_form(rule, **changes):
+    """The admin's change form of a rule as posted, with changes to its criteria
+    (by type: {field: value})."""
     criteria = list(rule.criteria.all())
     data = {
         "rule_set": rule.rule_set_id, "scope": rule.scope, "description": rule.description,
@@ -46,21 +46,34 @@ def test_a_rule_that_cannot_be_evaluated_is_refused(staff_client):
         "criteria-MIN_NUM_FORMS": "0", "criteria-MAX_NUM_FORMS": "1000",
     }
     for index, criterion in enumerate(criteria):
-        data.update({
-            f"criteria-{index}-id": criterion.pk, f"criteria-{index}-rule": rule.pk,
-            f"criteria-{index}-alternative": criterion.alternative,
-            f"criteria-{index}-position": criterion.position,
-            f"criteria-{index}-type": criterion.type,
-            # MAXNOM without its percentage cannot be evaluated.
-            f"criteria-{index}-pct": "" if criterion.type == "MAXNOM" else (criterion.pct or ""),
-            f"criteria-{index}-except_prefixes": criterion.except_prefixes,
-            f"criteria-{index}-chapters": criterion.chapters,
-            f"criteria-{index}-prefixes": criterion.prefixes,
-        })
-    response = staff_client.post(url, data)
+        fields = {
+            "id": criterion.pk, "rule": rule.pk, "alternative": criterion.alternative,
+            "position": criterion.position, "type": criterion.type, "pct": criterion.pct or "",
+            "except_prefixes": criterion.except_prefixes, "chapters": criterion.chapters,
+            "prefixes": criterion.prefixes,
+        }
+        fields.update(changes.get(criterion.type, {}))
+        data.update({f"criteria-{index}-{key}": value for key, value in fields.items()})
+    return data
+
+
+def test_a_rule_that_cannot_be_evaluated_is_refused(staff_client):
+    rule = Rule.objects.get(rule_set__code="MCA-2026", scope="7408")
+    url = reverse("admin:registry_rule_change", args=[rule.pk])
+    # MAXNOM without its percentage cannot be evaluated.
+    response = staff_client.post(url, _rule_form(rule, MAXNOM={"pct": ""}))
     assert response.status_code == 200  # the form again, with the error
     assert Criterion.objects.get(rule=rule, type="MAXNOM").pct is not None
     assert b"errornote" in response.content or b"errorlist" in response.content
+
+
+def test_a_reversed_prefix_range_is_a_form_error_not_a_crash(staff_client):
+    rule = Rule.objects.get(rule_set__code="MCA-2026", scope="7408")
+    url = reverse("admin:registry_rule_change", args=[rule.pk])
+    response = staff_client.post(url, _rule_form(rule, CTH={"except_prefixes": "5113-5111"}))
+    assert response.status_code == 200
+    assert "5113-5111 is not a prefix range." in response.content.decode()
+    assert Criterion.objects.get(rule=rule, type="CTH").except_prefixes == ""
 
 
 def test_session_callers_need_csrf_for_writes(client, manufacturer):

@@ -421,3 +421,25 @@ def test_ids_beyond_the_database_are_404(flow):
         "/api/v1/producers/-1/",
     ):
         assert_error(member.get(path), 404, "not_found")
+
+
+def test_a_forged_forwarded_for_header_does_not_escape_the_address_throttle(monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(
+        SimpleRateThrottle,
+        "THROTTLE_RATES",
+        {"address": "1000/min", "token": "1000/min", "customs": "1000/min", "auth": "30/min"},
+    )
+    monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: 2_000_030.0)
+    anonymous = client_for()
+    codes = [
+        anonymous.post(
+            "/api/v1/auth/token/",
+            {"email": "a@b.c", "password": "x"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{attempt}",  # a new "address" every time
+        ).status_code
+        for attempt in range(31)
+    ]
+    assert codes[30] == 429
