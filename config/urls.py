@@ -5,6 +5,7 @@ from django.views.generic import TemplateView
 from certification import views as certification_views
 from certification.api.errors import json_error
 from certification.health import healthz
+from portal import statistics
 
 admin.site.site_header = "Made in Central Asia — registry administration"
 admin.site.site_title = "MCA registry"
@@ -14,6 +15,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("portal.urls")),
     path("workspace/", include("portal.workspace_urls")),
+    # Before the register's include: Django takes the first pattern that matches.
+    path("registry/statistics/", statistics.statistics_page, name="statistics"),
+    path("registry/statistics/<slug:chart>.csv", statistics.statistics_csv, name="statistics-csv"),
     path("registry/", include("portal.register_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),

@@ -68,7 +68,7 @@ def _svg(ident, title, description, height, body):
 def bar_chart(*, ident, title, description, bars, colour=BRAND):
     """Horizontal bars, one a row, each with its label above it and its value written at
     its end. `ident` makes the ids of the title and description (unique on the page)."""
-    row, label_height, bar_height = 50, 20, 18
+    row, label_height, bar_height = 54, 20, 18
     widest_text = max((len(bar.text) for bar in bars), default=1)
     room = WIDTH - 2 - widest_text * FONT * CHAR - 8
     largest = max((bar.value or 0 for bar in bars), default=0)

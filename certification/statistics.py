@@ -1,0 +1,230 @@
+"""The public register's statistics (/registry/statistics/, portal/statistics.py): plain
+figures worked out in the database, the same for every visitor, so cached for a few minutes.
+
+Only public facts count: certificates of verified producers (`Producer.verified_at` set by
+the reviewer who approved their first application) and those producers' approvals.
+
+- In force: the certificate is active and today's date in its issuing state's time zone
+  lies within its validity dates, as lifecycle.derived_status says `valid`. The states'
+  dates differ around midnight, so each state has its own date in the query.
+- Per month: certificates issued by the month of `issued_at`; suspended and revoked by the
+  month of `status_changed_at` of those suspended or revoked now (a certificate suspended
+  and then reinstated no longer counts as suspended). Months are UTC months.
+- Approval lead time: from the application's (last) submission to its approval, for
+  approvals of the last 12 months; the median per issuing state.
+
+Every figure takes a fixed number of queries whatever the number of certificates.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Window
+from django.db.models.fields.json import KT
+from django.db.models.functions import RowNumber, Substr, TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from certification.core import lifecycle
+from certification.models import Application, Certificate
+from registry.models import HSCode, MemberState
+
+# Journalists' traffic comes in spikes: the figures are worked out at most once per this
+# many seconds (per cache), under a key holding the UTC date.
+CACHE_SECONDS = 300
+CACHE_KEY = "registry-statistics:v1:{date}"
+MONTHS = 24
+LEAD_TIME_MONTHS = 12
+
+UTC = datetime.UTC
+
+# Short names of the 21 sections of the Harmonized System, for the charts' labels (the
+# official titles run to 200 characters).
+HS_SECTIONS = {
+    "I": _("Live animals, animal products"),
+    "II": _("Vegetable products"),
+    "III": _("Fats and oils"),
+    "IV": _("Foodstuffs, beverages, tobacco"),
+    "V": _("Mineral products"),
+    "VI": _("Chemical products"),
+    "VII": _("Plastics and rubber"),
+    "VIII": _("Hides, leather, travel goods"),
+    "IX": _("Wood, cork, basketware"),
+    "X": _("Paper and paperboard"),
+    "XI": _("Textiles"),
+    "XII": _("Footwear, headgear, umbrellas"),
+    "XIII": _("Stone, ceramics, glass"),
+    "XIV": _("Pearls, precious metals, jewellery"),
+    "XV": _("Base metals"),
+    "XVI": _("Machinery, electrical equipment"),
+    "XVII": _("Vehicles, aircraft, vessels"),
+    "XVIII": _("Instruments, clocks, music"),
+    "XIX": _("Arms and ammunition"),
+    "XX": _("Miscellaneous manufactured goods"),
+    "XXI": _("Works of art, antiques"),
+}
+
+
+@dataclass(frozen=True)
+class StateFigure:
+    code: str
+    name: str
+    value: int
+
+
+@dataclass(frozen=True)
+class MonthFigure:
+    month: datetime.date  # its first day
+    issued: int
+    suspended: int
+    revoked: int
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    code: str
+    name: str
+    approvals: int
+    median: datetime.timedelta | None  # None: no approval in the period
+
+
+@dataclass(frozen=True)
+class Figures:
+    computed_at: datetime.datetime
+    in_force_by_state: tuple[StateFigure, ...]  # every member state, by code
+    in_force_by_section: tuple[tuple[str, int], ...]  # (section, count), every section, in order
+    per_month: tuple[MonthFigure, ...]  # the last MONTHS months, oldest first
+    lead_time: tuple[LeadTime, ...]  # every member state, by code
+    lead_time_since: datetime.datetime
+
+
+def figures(now=None):
+    """The figures, from the cache when they were worked out today (UTC) within the last
+    CACHE_SECONDS."""
+    now = now or timezone.now()
+    key = CACHE_KEY.format(date=now.astimezone(UTC).date().isoformat())
+    found = cache.get(key)
+    if found is None:
+        found = compute(now)
+        cache.set(key, found, CACHE_SECONDS)
+    return found
+
+
+def public_certificates():
+    return Certificate.objects.filter(producer__verified_at__isnull=False)
+
+
+def compute(now):
+    """Work the figures out from the database: seven queries."""
+    states = list(MemberState.objects.order_by("code"))
+    by_state, by_section = _in_force(states, now)
+    since = _months_ago(now, LEAD_TIME_MONTHS)
+    return Figures(
+        computed_at=now,
+        in_force_by_state=tuple(
+            StateFigure(s.code, s.name, by_state.get(s.code, 0)) for s in states
+        ),
+        in_force_by_section=tuple((section, by_section.get(section, 0)) for section in HS_SECTIONS),
+        per_month=_per_month(now),
+        lead_time=_lead_time(states, since),
+        lead_time_since=since,
+    )
+
+
+def _in_force(states, now):
+    """Certificates in force counted by state and by HS section, from one query grouped by
+    state and HS chapter (the certified product's, as snapshotted at issue)."""
+    if not states:
+        return {}, {}
+    in_force = Q()
+    for state in states:
+        today = lifecycle.today_in(state, now)
+        in_force |= Q(member_state_id=state.code, valid_from__lte=today, valid_until__gte=today)
+    rows = (
+        public_certificates()
+        .filter(in_force, status=Certificate.Status.ACTIVE)
+        .annotate(chapter=Substr(KT("product_snapshot__hs_code"), 1, 2))
+        .values_list("member_state_id", "chapter")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    section_of = dict(
+        HSCode.objects.filter(level=HSCode.Level.CHAPTER).values_list("code", "section")
+    )
+    by_state, by_section = {}, {}
+    for state, chapter, count in rows:
+        by_state[state] = by_state.get(state, 0) + count
+        section = section_of.get(chapter)
+        if section:
+            by_section[section] = by_section.get(section, 0) + count
+    return by_state, by_section
+
+
+def _month_start(day):
+    return datetime.datetime(day.year, day.month, 1, tzinfo=UTC)
+
+
+def _months_ago(now, months):
+    return datetime.datetime.combine(
+        lifecycle.add_months(now.astimezone(UTC).date(), -months), datetime.time(), tzinfo=UTC
+    )
+
+
+def _per_month(now):
+    this_month = _month_start(now.astimezone(UTC))
+    months = [lifecycle.add_months(this_month.date(), offset) for offset in range(1 - MONTHS, 1)]
+    start = _month_start(months[0])
+    end = _month_start(lifecycle.add_months(this_month.date(), 1))
+
+    def counted(field, **filters):
+        rows = (
+            public_certificates()
+            .filter(**{f"{field}__gte": start, f"{field}__lt": end}, **filters)
+            .annotate(month=TruncMonth(field, tzinfo=UTC))
+            .values_list("month")
+            .annotate(count=Count("id"))
+            .order_by()
+        )
+        return {month.date(): count for month, count in rows}
+
+    issued = counted("issued_at")
+    suspended = counted("status_changed_at", status=Certificate.Status.SUSPENDED)
+    revoked = counted("status_changed_at", status=Certificate.Status.REVOKED)
+    return tuple(
+        MonthFigure(month, issued.get(month, 0), suspended.get(month, 0), revoked.get(month, 0))
+        for month in months
+    )
+
+
+def _lead_time(states, since):
+    """The median time from submission to approval per state, from one query that keeps
+    only the middle one or two approvals of each state (by a window over the lead times)."""
+    lead = ExpressionWrapper(F("decided_at") - F("submitted_at"), output_field=DurationField())
+    middle = (
+        Application.objects.filter(
+            status=Application.Status.APPROVED,
+            decided_at__gte=since,
+            submitted_at__isnull=False,
+            producer__verified_at__isnull=False,
+        )
+        .annotate(
+            lead=lead,
+            position=Window(
+                RowNumber(), partition_by=[F("member_state_id")], order_by=[lead.asc(), "id"]
+            ),
+            total=Window(Count("id"), partition_by=[F("member_state_id")]),
+        )
+        .filter(Q(position=(F("total") + 1) / 2) | Q(position=(F("total") + 2) / 2))
+        .values_list("member_state_id", "lead", "total")
+        .order_by()
+    )
+    found = {}
+    for state, duration, total in middle:
+        found.setdefault(state, (total, []))[1].append(duration)
+    result = []
+    for state in states:
+        total, durations = found.get(state.code, (0, []))
+        median = sum(durations, datetime.timedelta()) / len(durations) if durations else None
+        result.append(LeadTime(state.code, state.name, total, median))
+    return tuple(result)
