@@ -267,16 +267,19 @@ QUEUE_VIEW_LABELS = {
 }
 
 
-def review_queue(user, *, view="waiting", chapter=None, older_than_days=None, now=None):
+def review_queue(user, *, view="waiting", chapter=None, older_than_days=None, state=None, now=None):
     """The applications a reviewer (or the secretariat) sees in the queue: oldest
-    submission first, filtered by view, by the product's HS chapter (as submitted) and by
-    age. A queryset: the page slices it, so its cost does not grow with the queue."""
+    submission first, filtered by view, by the product's HS chapter (as submitted), by
+    age and by member state (the secretariat's filter). A queryset: the page slices it, so
+    its cost does not grow with the queue."""
     applications = (
         policy.applications_visible_to(user)
         .filter(status__in=QUEUE_VIEWS[view])
         .select_related("producer", "member_state", "reviewer")
         .order_by("submitted_at", "id")
     )
+    if state:
+        applications = applications.filter(member_state_id=state)
     if chapter:
         applications = applications.filter(product_snapshot__hs_code__startswith=chapter)
     if older_than_days:

@@ -30,7 +30,7 @@ from certification.models import Application, Certificate
 from certification.workflow import services
 from portal import forms
 from portal.applications import serve_document
-from registry.models import User
+from registry.models import MemberState, User
 
 QUEUE_PAGE_SIZE = 50
 AGE_CHOICES = (7, 14, 30, 60)
@@ -67,24 +67,39 @@ class QueueFilter(forms.AccessibleForm, django_forms.Form):
     older_than = django_forms.TypedChoiceField(
         label=gettext_lazy("Waiting for"), required=False, coerce=int, empty_value=None
     )
+    # The secretariat's only: it reads every state's queue.
+    state = django_forms.ChoiceField(label=gettext_lazy("Member state"), required=False)
+
+    def __init__(self, *args, all_states=False, **kwargs):
+        self.all_states = all_states
+        super().__init__(*args, **kwargs)
 
     def setup_fields(self):
         self.fields["older_than"].choices = [("", _("any time"))] + [
             (days, _("more than %(days)d days") % {"days": days}) for days in AGE_CHOICES
         ]
+        if self.all_states:
+            self.fields["state"].choices = [("", _("every state"))] + [
+                (state.code, str(state)) for state in MemberState.objects.order_by("code")
+            ]
+        else:
+            del self.fields["state"]
 
 
 @official_required
 def queue(request):
-    form = QueueFilter(request.GET or None)
+    all_states = request.user.role == User.Role.SECRETARIAT
+    form = QueueFilter(request.GET or None, all_states=all_states)
     criteria = form.cleaned_data if form.is_bound and form.is_valid() else {}
     view = criteria.get("view") or "waiting"
+    state = criteria.get("state")
     now = timezone.now()
     applications = selectors.review_queue(
         request.user,
         view=view,
         chapter=criteria.get("chapter"),
         older_than_days=criteria.get("older_than"),
+        state=state,
         now=now,
     )
     page = Paginator(applications, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -98,7 +113,8 @@ def queue(request):
         "view": view,
         "view_label": selectors.QUEUE_VIEW_LABELS[view],
         "query": query.urlencode(),
-        "all_states": request.user.role == User.Role.SECRETARIAT,
+        "all_states": all_states,
+        "state_label": dict(form.fields["state"].choices)[state] if state else "",
     }
     return render(request, "workspace/queue.html", context, status=400 if form.errors else 200)
 
