@@ -5,16 +5,20 @@ with the status derived as verification derives it (certification/core/lifecycle
 Nothing here writes; list reads take a fixed number of queries whatever their length."""
 
 import datetime
+import re
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from certification.core import lifecycle, policy
-from certification.models import Application, AuditEvent, Certificate
+from certification.models import Application, AuditEvent, Certificate, Delivery
+from certification.notifications import webhooks
 from certification.workflow.services import application_allows
-from registry.models import User
+from registry.models import MemberState, RuleSet, User
+from registry.selectors import rule_set_in_force
 
 # A certificate ending within this many days is shown as expiring and put on the
 # manufacturer's dashboard (the expiry reminders start earlier: notifications/expiry.py).
@@ -299,3 +303,156 @@ def age_in_days(application, now=None):
     if application.submitted_at is None:
         return None
     return ((now or timezone.now()) - application.submitted_at).days
+
+
+# --- The secretariat's overview ----------------------------------------------------------
+
+# The window of the lead time, and how many rows of each list the overview shows.
+LEAD_TIME_WINDOW_DAYS = 365
+AGAINST_VERDICT_SHOWN = 50
+FAILED_DELIVERIES_SHOWN = 50
+DECIDED = QUEUE_VIEWS["decided"]
+
+
+@dataclass(frozen=True)
+class StateQueue:
+    """One member state's queue on the secretariat's overview."""
+
+    state: MemberState
+    submitted: int
+    under_review: int
+    changes_requested: int
+    median_days: float | None  # submission to decision, decided in the window; None: none
+    decisions: int  # how many decisions the median is computed from
+
+
+def median_lead_times(decided, since):
+    """{state code: (median lead time, number of decisions)} of the `decided` applications
+    (a queryset: approved, rejected, or both) decided since `since`, from submission to
+    decision. Worked out in the database: a window function numbers each state's decisions
+    by lead time and only the one or two middle rows per state come back, so the answer is
+    at most two rows a state however many decisions there are. One query."""
+    lead = ExpressionWrapper(F("decided_at") - F("submitted_at"), output_field=DurationField())
+    per_state = {"partition_by": [F("member_state_id")]}
+    middle = (
+        decided.filter(decided_at__gte=since, submitted_at__isnull=False)
+        .order_by()
+        .annotate(lead=lead)
+        .annotate(
+            position=Window(RowNumber(), order_by=[F("lead").asc(), F("id").asc()], **per_state),
+            decisions=Window(Count("id"), **per_state),
+        )
+        # The middle row of an odd count (2p = n + 1), the two of an even one (2p = n, n + 2).
+        .filter(decisions__lte=F("position") * 2, decisions__gte=F("position") * 2 - 2)
+        .values_list("member_state_id", "lead", "decisions")
+    )
+    found = {}
+    for state, lead_time, decisions in middle:
+        found.setdefault(state, ([], decisions))[0].append(lead_time)
+    return {
+        state: (sum(leads, datetime.timedelta()) / len(leads), decisions)
+        for state, (leads, decisions) in found.items()
+    }
+
+
+def state_queues(user, now=None):
+    """Every member state's queue as the user may see it (the secretariat: all of it): how
+    many applications are submitted, under review and waiting on changes, and the median
+    lead time from submission to decision over the last LEAD_TIME_WINDOW_DAYS. Three
+    queries whatever the number of applications."""
+    now = now or timezone.now()
+    applications = policy.applications_visible_to(user)
+    open_ones = applications.filter(
+        status__in=(Status.SUBMITTED, Status.UNDER_REVIEW, Status.CHANGES_REQUESTED)
+    )
+    counts = {
+        (row["member_state_id"], row["status"]): row["count"]
+        for row in open_ones.order_by()
+        .values("member_state_id", "status")
+        .annotate(count=Count("id"))
+    }
+    medians = median_lead_times(
+        applications.filter(status__in=DECIDED),
+        since=now - datetime.timedelta(days=LEAD_TIME_WINDOW_DAYS),
+    )
+    queues = []
+    for state in MemberState.objects.select_related("authority").order_by("code"):
+        median, decisions = medians.get(state.code, (None, 0))
+        queues.append(
+            StateQueue(
+                state=state,
+                submitted=counts.get((state.code, Status.SUBMITTED), 0),
+                under_review=counts.get((state.code, Status.UNDER_REVIEW), 0),
+                changes_requested=counts.get((state.code, Status.CHANGES_REQUESTED), 0),
+                median_days=None if median is None else round(median.total_seconds() / 86400, 1),
+                decisions=decisions,
+            )
+        )
+    return queues
+
+
+def decisions_against_verdict(user, limit=AGAINST_VERDICT_SHOWN):
+    """The latest decisions against the engine's verdict (approved although the origin
+    check fails, rejected although it passes), newest first, each with its written reason
+    (`override_reason`). One query."""
+    against = (Q(status=Status.APPROVED) & ~Q(assessment_verdict="PASS")) | Q(
+        status=Status.REJECTED, assessment_verdict="PASS"
+    )
+    return list(
+        policy.applications_visible_to(user)
+        .filter(against)
+        .select_related("member_state", "producer", "decided_by")
+        .order_by("-decided_at", "-id")[:limit]
+    )
+
+
+# A URL's query string and fragment: integrators put tokens there (webhooks.redacted).
+_URL = re.compile(r"https?://[^\s'\"<>]+", re.IGNORECASE)
+
+
+def _without_url_secrets(text):
+    return _URL.sub(lambda match: webhooks.redacted(match.group(0)), text or "")
+
+
+def failed_deliveries(limit=FAILED_DELIVERIES_SHOWN):
+    """(the latest failed deliveries, how many have failed in all). Each row's `shown_to`
+    is its address as the admin shows it, a webhook's without query string or fragment,
+    and `shown_error` its last error with every URL in it cut the same way. Two queries."""
+    failed = Delivery.objects.filter(failed_at__isnull=False)
+    rows = list(failed.select_related("event").order_by("-failed_at", "-id")[:limit])
+    for delivery in rows:
+        delivery.shown_to = (
+            webhooks.redacted(delivery.address)
+            if delivery.channel == Delivery.Channel.WEBHOOK
+            else delivery.address
+        )
+        delivery.shown_error = _without_url_secrets(delivery.last_error)
+    return rows, failed.count()
+
+
+IN_FORCE, NOT_YET, ENDED, SUPERSEDED = "in_force", "not_yet", "ended", "superseded"
+
+
+def rule_sets_overview(today=None):
+    """Every origin rule set, newest version first within its code, with its number of
+    rules and `standing`: IN_FORCE for the one the engine uses today
+    (registry.selectors.rule_set_in_force), else NOT_YET, ENDED or SUPERSEDED (valid
+    today, but a higher version is). A fixed number of queries."""
+    today = today or timezone.localdate()
+    try:
+        in_force = rule_set_in_force(today).id
+    except LookupError:
+        in_force = None
+    rule_sets = list(
+        RuleSet.objects.annotate(rule_count=Count("rules")).order_by("code", "-version")
+    )
+    for rule_set in rule_sets:
+        if rule_set.pk == in_force:
+            rule_set.standing = IN_FORCE
+        elif rule_set.valid_from > today:
+            rule_set.standing = NOT_YET
+        elif rule_set.valid_until and rule_set.valid_until < today:
+            rule_set.standing = ENDED
+        else:
+            rule_set.standing = SUPERSEDED
+    return rule_sets

@@ -313,6 +313,18 @@ def retry_now(deliveries):
     )
 
 
+def retry_failed(*, actor, delivery_id=None):
+    """The secretariat's overview: give the failed deliveries (the one named, else every
+    one) another try, as the admin's action does. Returns how many were queued."""
+    policy.ensure_secretariat(actor)
+    failed = Delivery.objects.filter(failed_at__isnull=False)
+    if delivery_id is not None:
+        failed = failed.filter(pk=delivery_id)
+    count = retry_now(failed)
+    logger.info("%s queued %s failed deliveries for another try", actor.email, count)
+    return count
+
+
 # --- Health --------------------------------------------------------------------------------
 
 
