@@ -9,6 +9,7 @@ follows on commit, in tasks.
 """
 
 import hashlib
+from dataclasses import dataclass
 from decimal import Decimal
 
 import jwt
@@ -732,7 +733,40 @@ def sign_certificate(certificate):
     return certificate
 
 
-def _certificate_transition(actor, number, action, allowed, to_status, reason, *, reason_needed):
+# Each of a certificate's status changes: the stored statuses it starts from, the one it
+# leads to, its audit and outbox event, and whether a reason must be given. The services
+# enforce it; the pages ask it (certificate_allows, certificate_needs_reason) to offer only
+# what would be accepted.
+@dataclass(frozen=True)
+class CertificateTransition:
+    allowed_from: tuple
+    to_status: str
+    event: str
+    reason_needed: bool
+
+
+_C = Certificate.Status
+CERTIFICATE_TRANSITIONS = {
+    "suspend": CertificateTransition((_C.ACTIVE,), _C.SUSPENDED, "certificate.suspended", True),
+    "reinstate": CertificateTransition((_C.SUSPENDED,), _C.ACTIVE, "certificate.reinstated", False),
+    "revoke": CertificateTransition(
+        (_C.ACTIVE, _C.SUSPENDED), _C.REVOKED, "certificate.revoked", True
+    ),
+}
+
+
+def certificate_allows(certificate, action):
+    """Whether `action` (a key of CERTIFICATE_TRANSITIONS) may start from the certificate's
+    stored status."""
+    return certificate.status in CERTIFICATE_TRANSITIONS[action].allowed_from
+
+
+def certificate_needs_reason(action):
+    return CERTIFICATE_TRANSITIONS[action].reason_needed
+
+
+def _certificate_transition(actor, number, action, reason):
+    transition = CERTIFICATE_TRANSITIONS[action]
     with transaction.atomic():
         certificate = (
             Certificate.objects.select_for_update()
@@ -741,54 +775,38 @@ def _certificate_transition(actor, number, action, allowed, to_status, reason, *
         )
         policy.ensure_visible(policy.certificates_visible_to(actor), certificate)
         policy.ensure_can_manage_certificate(actor, certificate)
-        if certificate.status not in allowed:
-            raise TransitionNotAllowed(certificate.status, action.split(".")[1])
+        if not certificate_allows(certificate, action):
+            raise TransitionNotAllowed(certificate.status, action)
         reason = (reason or "").strip()
-        if reason_needed:
+        if transition.reason_needed:
             reason = _required_text(reason, "reason", _("Give the reason."))
         from_status = certificate.status
-        certificate.status = to_status
+        certificate.status = transition.to_status
         certificate.status_reason = reason
         certificate.status_changed_at = timezone.now()
         certificate.save(update_fields=["status", "status_reason", "status_changed_at"])
         audit.record(
-            actor, action, certificate, from_state=from_status, to_state=to_status, comment=reason
+            actor,
+            transition.event,
+            certificate,
+            from_state=from_status,
+            to_state=transition.to_status,
+            comment=reason,
         )
-        outbox.emit(action, certificate=certificate)
+        outbox.emit(transition.event, certificate=certificate)
     return certificate
 
 
 def certificate_suspend(*, actor, number, reason=""):
-    S = Certificate.Status
-    return _certificate_transition(
-        actor, number, "certificate.suspended", (S.ACTIVE,), S.SUSPENDED, reason, reason_needed=True
-    )
+    return _certificate_transition(actor, number, "suspend", reason)
 
 
 def certificate_reinstate(*, actor, number, reason=""):
-    S = Certificate.Status
-    return _certificate_transition(
-        actor,
-        number,
-        "certificate.reinstated",
-        (S.SUSPENDED,),
-        S.ACTIVE,
-        reason,
-        reason_needed=False,
-    )
+    return _certificate_transition(actor, number, "reinstate", reason)
 
 
 def certificate_revoke(*, actor, number, reason=""):
-    S = Certificate.Status
-    return _certificate_transition(
-        actor,
-        number,
-        "certificate.revoked",
-        (S.ACTIVE, S.SUSPENDED),
-        S.REVOKED,
-        reason,
-        reason_needed=True,
-    )
+    return _certificate_transition(actor, number, "revoke", reason)
 
 
 # --- Documents ---------------------------------------------------------------------------
