@@ -14,6 +14,12 @@ by running processes through the directories' modification times.
 Keys are generated on first use only on the embedded default (``SIGNING_KEYS_AUTOCREATE``);
 in production they are provisioned by the command and ``ensure_keys_present()`` stops the
 web server and workers from starting without them.
+
+The secretariat has a key of its own, kept the same way under ``{SIGNING_KEYS_DIR}/secretariat/``
+(kids ``secretariat-20260315-1a2b3c4d``): it signs the audit checkpoints
+(certification/verification/checkpoints.py) and nothing else. It is never published in the
+authorities' JWKS nor accepted for a certificate token, so the secretariat cannot vouch for
+a certificate; its public keys are ``public_jwks(SECRETARIAT_OWNERS)``.
 """
 
 import base64
@@ -48,7 +54,11 @@ except ImportError:  # pragma: no cover - Windows
 ALGORITHM = "EdDSA"
 NAME_LIMIT = 64  # characters of `prd` and `pro`, so the QR code stays scannable
 ACTIVE_FILE = "active"
-KID_PATTERN = re.compile(r"(?P<cc>[a-z]{2})-[0-9]{8}-[0-9a-f]{8}")
+KID_PATTERN = re.compile(r"(?P<cc>[a-z]{2}|secretariat)-[0-9]{8}-[0-9a-f]{8}")
+# Who holds keys: the six authorities, and the secretariat for the audit checkpoints.
+SECRETARIAT = "secretariat"
+SECRETARIAT_OWNERS = (SECRETARIAT,)
+OWNERS = (*MEMBER_STATES, SECRETARIAT)
 
 _jws = jwt.PyJWS(algorithms=[ALGORITHM])
 
@@ -109,6 +119,13 @@ def _check_country(country: str) -> str:
     return country
 
 
+def _check_owner(owner: str) -> str:
+    """A member state, or SECRETARIAT."""
+    if owner != SECRETARIAT:
+        _check_country(owner)
+    return owner
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):  # not every platform can open a directory
         fd = os.open(path, os.O_RDONLY)
@@ -150,10 +167,10 @@ def _make_private_dir(path: Path) -> None:
 
 
 def _fingerprint(root: Path) -> tuple:
-    """What changes when any state's keys change: its directory's mtime (a file was added or
+    """What changes when any owner's keys change: its directory's mtime (a file was added or
     renamed into it) and the identity of its `active` file (replaced on every rotation)."""
     parts = []
-    for country in MEMBER_STATES:
+    for country in OWNERS:
         directory = root / country
         try:
             directory_stat = directory.stat()
@@ -191,7 +208,7 @@ def _load_key(path: Path, country: str) -> _Key:
 def _read(root: Path, fingerprint: tuple) -> _Snapshot:
     keys: dict[str, _Key] = {}
     active: dict[str, str] = {}
-    for country in MEMBER_STATES:
+    for country in OWNERS:
         directory = root / country
         if not directory.is_dir():
             continue
@@ -275,26 +292,26 @@ def _rotate_locked(country: str) -> str:
 
 
 def rotate_key(country: str) -> str:
-    """Create the state's first key, or a new active key retiring (and still publishing) the
-    current one. Returns the new kid."""
-    _check_country(country)
+    """Create the state's (or the SECRETARIAT's) first key, or a new active key retiring (and
+    still publishing) the current one. Returns the new kid."""
+    _check_owner(country)
     with _state_lock(country):
         return _rotate_locked(country)
 
 
 def key_ids(country: str) -> tuple[str, ...]:
-    """Every kid of the state (active and retired), oldest name first."""
-    _check_country(country)
+    """Every kid of the state or the SECRETARIAT (active and retired), oldest name first."""
+    _check_owner(country)
     return tuple(sorted(key.kid for key in _snapshot().keys.values() if key.country == country))
 
 
 def active_key(country: str) -> tuple[str, Ed25519PrivateKey]:
-    """(kid, private key) of the state's active key.
+    """(kid, private key) of the state's (or the SECRETARIAT's) active key.
 
     Creates the first key when the state has none and SIGNING_KEYS_AUTOCREATE is on (the
     embedded default); otherwise raises SigningKeyMissing.
     """
-    _check_country(country)
+    _check_owner(country)
     snapshot = _snapshot()
     kid = snapshot.active.get(country)
     if kid is None:
@@ -311,7 +328,10 @@ def active_key(country: str) -> tuple[str, Ed25519PrivateKey]:
 
 def _missing_message(countries: list[str]) -> str:
     commands = "; ".join(
-        f"manage.py rotate_signing_key --country {country}" for country in countries
+        "manage.py rotate_signing_key --secretariat"
+        if country == SECRETARIAT
+        else f"manage.py rotate_signing_key --country {country}"
+        for country in countries
     )
     return (
         f"No signing key for {', '.join(countries)} in {_root()}. "
@@ -333,20 +353,26 @@ def ensure_keys_present() -> None:
         active_key(country)
 
 
-def public_jwks() -> dict:
+def public_jwks(owners: tuple[str, ...] = MEMBER_STATES) -> dict:
     """The JWK Set published at /.well-known/jwks.json: every key of every state, retired
-    ones included, public parts only."""
+    ones included, public parts only. ``public_jwks(SECRETARIAT_OWNERS)`` is the
+    secretariat's, published apart at /transparency/jwks.json."""
     snapshot = _snapshot()
-    order = {country: index for index, country in enumerate(MEMBER_STATES)}
-    keys = sorted(snapshot.keys.values(), key=lambda key: (order[key.country], key.kid))
+    order = {owner: index for index, owner in enumerate(owners)}
+    keys = sorted(
+        (key for key in snapshot.keys.values() if key.country in order),
+        key=lambda key: (order[key.country], key.kid),
+    )
     return {"keys": [dict(key.jwk) for key in keys]}
 
 
 # --- tokens ------------------------------------------------------------------------------
 
 
-def sign_claims(country: str, claims: dict) -> str:
-    """A compact JWS of ``claims`` signed with the state's active key.
+def sign_claims(country: str, claims: dict, *, typ: str = "JWT") -> str:
+    """A compact JWS of ``claims`` signed with the state's (or the SECRETARIAT's) active key,
+    its header's ``typ`` saying what it is (a status list or a checkpoint is not a
+    certificate token).
 
     The payload is serialised here rather than by ``jwt.encode``, which escapes every
     non-ASCII character (``\\u0428``) and so would double or triple the size of Cyrillic
@@ -357,7 +383,9 @@ def sign_claims(country: str, claims: dict) -> str:
     kid, private_key = active_key(country)
     text = json.dumps(claims, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     payload = text.encode("utf-8")
-    return _jws.encode(payload, private_key, algorithm=ALGORITHM, headers={"kid": kid})
+    return _jws.encode(
+        payload, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": typ}
+    )
 
 
 def _timestamp(moment: datetime) -> int:
@@ -417,12 +445,15 @@ def certificate_claims(
     return claims
 
 
-def verify_token(token: str) -> dict:
+def verify_token(token: str, *, owners: tuple[str, ...] = MEMBER_STATES) -> dict:
     """The claims of a token signed by one of the published keys; raises TokenInvalid.
 
     Checks authenticity only: ``exp`` and ``nbf`` are NOT checked, because a token proves
     that an authority issued the certificate, not that it is in force now (it may since have
     been suspended, revoked or renewed). The status comes from the registry.
+
+    Only the keys of ``owners`` count: the authorities' for a certificate token (the
+    secretariat's key never vouches for one), ``SECRETARIAT_OWNERS`` for a checkpoint.
     """
     if isinstance(token, bytes):
         token = token.decode("ascii", errors="replace")
@@ -433,7 +464,7 @@ def verify_token(token: str) -> dict:
         raise TokenInvalid("malformed", gettext("The token is malformed.")) from error
     kid = header.get("kid")
     key = _snapshot().keys.get(kid) if isinstance(kid, str) else None
-    if key is None:
+    if key is None or key.country not in owners:
         raise TokenInvalid(
             "unknown_kid", gettext("The token was signed with a key that is not published.")
         )
