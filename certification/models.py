@@ -161,6 +161,16 @@ class CertificateCounter(models.Model):
     last_sequence = models.PositiveIntegerField(default=0)
 
     class Meta:
+        indexes = [
+            # The few suspended and revoked certificates of a state, read for its status list
+            # (certification/verification/status_list.py) from the index alone, without
+            # scanning the active ones.
+            models.Index(
+                fields=["member_state", "year", "sequence", "status", "status_changed_at"],
+                condition=~models.Q(status="active"),
+                name="certificate_stopped",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(fields=["member_state", "year"], name="counter_unique_year")
         ]
@@ -223,6 +233,46 @@ class OutboxEvent(models.Model):
         Certificate, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     payload = models.JSONField(default=dict)
+class AuditCheckpoint(models.Model):
+    """The head of the audit chain at one moment, signed with the secretariat's key
+    (certification/verification/checkpoints.py) and copied outside the database, so that
+    events deleted or rewritten later are found (`manage.py verify_audit_chain
+    --checkpoints FILE`)."""
+
+    sequence = models.PositiveBigIntegerField(help_text=_("Events in the chain up to the head."))
+    # The head event's id; no foreign key: a checkpoint must outlive the events it vouches
+    # for, so that their deletion shows.
+    last_event_id = models.BigIntegerField(null=True, blank=True)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    key_id = models.CharField(max_length=64)
+    token = models.TextField()
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"checkpoint {self.sequence} {self.hash[:12]}"
+
+
+class StatusList(models.Model):
+    """A member state's latest signed list of suspended and revoked certificates
+    (certification/verification/status_list.py), served at /.well-known/mca-status/{CC}.jws.
+    One row per state, replaced whenever it is generated again."""
+
+    member_state = models.OneToOneField(
+        MemberState, on_delete=models.PROTECT, primary_key=True, related_name="+"
+    )
+    token = models.TextField(blank=True)
+    etag = models.CharField(max_length=66, blank=True)
+    entries = models.PositiveIntegerField(default=0)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"status list {self.member_state_id} ({self.entries})"
+
+
     occurred_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
