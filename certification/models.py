@@ -146,6 +146,16 @@ class Certificate(models.Model):
                 fields=["member_state", "year", "sequence"], name="certificate_unique_sequence"
             )
         ]
+        indexes = [
+            # The few suspended and revoked certificates of a state, read for its status list
+            # (certification/verification/status_list.py) from the index alone, without
+            # scanning the active ones.
+            models.Index(
+                fields=["member_state", "year", "sequence", "status", "status_changed_at"],
+                condition=~models.Q(status="active"),
+                name="certificate_stopped",
+            )
+        ]
 
     def __str__(self):
         return self.number
@@ -161,16 +171,6 @@ class CertificateCounter(models.Model):
     last_sequence = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [
-            # The few suspended and revoked certificates of a state, read for its status list
-            # (certification/verification/status_list.py) from the index alone, without
-            # scanning the active ones.
-            models.Index(
-                fields=["member_state", "year", "sequence", "status", "status_changed_at"],
-                condition=~models.Q(status="active"),
-                name="certificate_stopped",
-            )
-        ]
         constraints = [
             models.UniqueConstraint(fields=["member_state", "year"], name="counter_unique_year")
         ]
@@ -218,21 +218,6 @@ class AuditChainHead(models.Model):
         return self.last_hash
 
 
-class OutboxEvent(models.Model):
-    """A domain event written in the same transaction as the change it announces.
-    Dispatch claims it with a lease and fans it out into one Delivery per recipient
-    (certification/notifications/dispatch.py); `sent_at` is set once those deliveries exist, and
-    each delivery is marked sent only after its receiver accepted it."""
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    event = models.CharField(max_length=64)
-    application = models.ForeignKey(
-        Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    certificate = models.ForeignKey(
-        Certificate, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    payload = models.JSONField(default=dict)
 class AuditCheckpoint(models.Model):
     """The head of the audit chain at one moment, signed with the secretariat's key
     (certification/verification/checkpoints.py) and copied outside the database, so that
@@ -273,6 +258,21 @@ class StatusList(models.Model):
         return f"status list {self.member_state_id} ({self.entries})"
 
 
+class OutboxEvent(models.Model):
+    """A domain event written in the same transaction as the change it announces.
+    Dispatch claims it with a lease and fans it out into one Delivery per recipient
+    (certification/notifications/dispatch.py); `sent_at` is set once those deliveries exist, and
+    each delivery is marked sent only after its receiver accepted it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.CharField(max_length=64)
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    certificate = models.ForeignKey(
+        Certificate, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    payload = models.JSONField(default=dict)
     occurred_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
