@@ -94,25 +94,37 @@ def ensure_member(user, producer_id):
         raise PermissionDenied(_("Only members of the producer may do this."))
 
 
+def _ensure_reviewer_of(user, member_state_id, message):
+    if _role(user) != Role.REVIEWER or user.member_state_id != member_state_id:
+        raise PermissionDenied(message)
+
+
 def ensure_can_decide(user, application):
     """Only a reviewer of the application's member state decides on it; the secretariat
     reads everything and decides nothing."""
-    if _role(user) != Role.REVIEWER or user.member_state_id != application.member_state_id:
-        raise PermissionDenied(_("Only a reviewer of the issuing state may decide on this."))
+    _ensure_reviewer_of(
+        user,
+        application.member_state_id,
+        _("Only a reviewer of the issuing state may decide on this."),
+    )
+
+
+def ensure_can_attest(user, producer):
+    """Only a reviewer of the producer's member state attests its identity (the
+    secretariat reads, and attests nothing)."""
+    _ensure_reviewer_of(
+        user,
+        producer.member_state_id,
+        _("Only a reviewer of the producer's state may attest its identity."),
+    )
 
 
 def ensure_can_manage_certificate(user, certificate):
-    if _role(user) != Role.REVIEWER or user.member_state_id != certificate.member_state_id:
-        raise PermissionDenied(
-            _("Only a reviewer of the issuing state may change this certificate.")
-        )
-
-
-def ensure_secretariat(user):
-    """The secretariat's own pages and tasks: the overview of every state, retrying failed
-    notifications."""
-    if _role(user) != Role.SECRETARIAT:
-        raise PermissionDenied(_("Only the regional secretariat may do this."))
+    _ensure_reviewer_of(
+        user,
+        certificate.member_state_id,
+        _("Only a reviewer of the issuing state may change this certificate."),
+    )
 
 
 def ensure_can_verify(user):
