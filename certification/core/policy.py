@@ -127,6 +127,13 @@ def ensure_can_manage_certificate(user, certificate):
     )
 
 
+def ensure_secretariat(user):
+    """The secretariat's own pages and tasks: the overview of every state, retrying failed
+    notifications."""
+    if _role(user) != Role.SECRETARIAT:
+        raise PermissionDenied(_("Only the regional secretariat may do this."))
+
+
 def ensure_can_verify(user):
     if not can_verify_certificates(user):
         raise PermissionDenied(_("Only customs officers and reviewers verify certificates."))
