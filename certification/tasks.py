@@ -12,16 +12,34 @@ The certificate PDF is the exception: `render_certificate_pdf` is retried by Cel
 exponential backoff capped at five minutes (well inside the visibility timeout), since
 nothing is sent anywhere and a run for a version already stored does nothing. What its
 retries do not save (broker down, worker gone) the `render_missing_pdfs` command queues
-again."""
+again. So are a state's status list (made again from what is committed; what its retries do
+not save the hourly run does) and the mail of an audit checkpoint (one message per
+checkpoint, with the same Message-ID on every try)."""
 
 from celery import shared_task
 from django.utils import timezone
 
 from certification.core import queueing
-from certification.core.queueing import DELIVER, DISPATCH_EVENT, RENDER_CERTIFICATE_PDF
+from certification.core.queueing import (
+    DELIVER,
+    DISPATCH_EVENT,
+    MAIL_AUDIT_CHECKPOINT,
+    PUBLISH_STATUS_LIST,
+    RENDER_CERTIFICATE_PDF,
+)
 from certification.documents import store
 from certification.models import Heartbeat
 from certification.notifications import dispatch, expiry
+from certification.verification import checkpoints, status_list
+
+# Tasks that only redo work from what is stored: retried with backoff, at most a minute apart.
+RETRIED = {
+    "autoretry_for": (Exception,),
+    "max_retries": 5,
+    "retry_backoff": 5,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+}
 
 
 @shared_task(name=DISPATCH_EVENT, ignore_result=True)
@@ -68,3 +86,23 @@ def record_expiries():
 @shared_task(name="certification.heartbeat", ignore_result=True)
 def heartbeat():
     Heartbeat.objects.update_or_create(name="beat", defaults={"beat_at": timezone.now()})
+
+
+@shared_task(name=PUBLISH_STATUS_LIST, ignore_result=True, **RETRIED)
+def publish_status_list(country):
+    return status_list.publish(country).entries
+
+
+@shared_task(name="certification.publish_status_lists", ignore_result=True)
+def publish_status_lists():
+    return status_list.publish_all()
+
+
+@shared_task(name="certification.audit_checkpoint", ignore_result=True)
+def audit_checkpoint():
+    return checkpoints.create().sequence
+
+
+@shared_task(name=MAIL_AUDIT_CHECKPOINT, ignore_result=True, **RETRIED)
+def mail_audit_checkpoint(checkpoint_id):
+    return checkpoints.mail(int(checkpoint_id))

@@ -169,6 +169,18 @@ _SIGNING_KEYS_DIR = env_str("SIGNING_KEYS_DIR")
 SIGNING_KEYS_DIR = Path(_SIGNING_KEYS_DIR) if _SIGNING_KEYS_DIR else VAR_DIR / "keys"
 SIGNING_KEYS_AUTOCREATE = _SIGNING_KEYS_DIR is None
 
+# Signed status lists (docs/api.md): each state's suspended and revoked certificates at
+# /.well-known/mca-status/{CC}.jws, valid (exp) for STATUS_LIST_VALID_HOURS after they are
+# made, cached by clients for STATUS_LIST_MAX_AGE_SECONDS.
+STATUS_LIST_VALID_HOURS = env_int("STATUS_LIST_VALID_HOURS", 24, minimum=2, maximum=24 * 7)
+STATUS_LIST_MAX_AGE_SECONDS = env_int("STATUS_LIST_MAX_AGE_SECONDS", 60, minimum=0, maximum=3600)
+
+# Audit checkpoints (docs/operations.md): each signed head of the audit chain is also
+# appended as a JSON line to AUDIT_CHECKPOINT_FILE and mailed to AUDIT_CHECKPOINT_EMAILS, so
+# that copies live outside the database.
+AUDIT_CHECKPOINT_FILE = env_str("AUDIT_CHECKPOINT_FILE")
+AUDIT_CHECKPOINT_EMAILS = env_list("AUDIT_CHECKPOINT_EMAILS", [])
+
 WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", DEBUG)
 # Webhook POSTs: one timeout for connect and for each read or write, no redirects.
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
@@ -255,6 +267,18 @@ CELERY_BEAT_SCHEDULE = {
     "expiry-reminders": {
         "task": "certification.send_expiry_reminders",
         "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 3600},
+    },
+    # Every status change publishes its state's list at once; this renews all six lists
+    # (iat, exp) and catches a change whose task was lost.
+    "status-lists": {
+        "task": "certification.publish_status_lists",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 3600},
+    },
+    "audit-checkpoint": {
+        "task": "certification.audit_checkpoint",
+        "schedule": crontab(minute=0),
         "options": {"expires": 3600},
     },
 }

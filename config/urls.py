@@ -23,6 +23,13 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", include("certification.api.urls")),
     path(".well-known/jwks.json", certification_views.jwks, name="jwks"),
+    path(
+        ".well-known/mca-status/<str:country>.jws",
+        certification_views.status_list_jws,
+        name="status-list",
+    ),
+    path("transparency/jwks.json", certification_views.secretariat_jwks, name="secretariat-jwks"),
+    path("transparency/checkpoints/", certification_views.checkpoint_list, name="checkpoints"),
     path("verify/", certification_views.verify_form, name="verify-form"),
     path("verify/<str:number>/", certification_views.verify_page, name="verify-page"),
 ]

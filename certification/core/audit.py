@@ -3,11 +3,17 @@
 Each event's hash covers its own content and the previous event's hash, so editing or
 deleting any row breaks the chain from there on. Appends lock the single chain-head row,
 so two concurrent transitions cannot both link to the same predecessor (a fork).
-Appends must run inside the transaction of the change they record."""
+Appends must run inside the transaction of the change they record.
+
+A chain kept only in the database cannot show that its newest events were deleted, nor that
+the whole chain was recomputed after an old event was rewritten: the signed checkpoints
+kept outside it can (certification/verification/checkpoints.py). ``verify_chain`` takes
+them as ``Mark``s: the position, id and hash the chain must have there."""
 
 import hashlib
 import json
 import re
+from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -93,20 +99,82 @@ def record(actor, action, target, *, from_state="", to_state="", comment="", dat
     return event
 
 
-def verify_chain():
+class Mark(NamedTuple):
+    """What the chain held at a checkpoint: ``sequence`` events, the last of them with this
+    id and hash (None and GENESIS for an empty chain). ``label`` names it in messages."""
+
+    sequence: int
+    event_id: int | None
+    hash: str
+    label: str
+
+
+def _mark_problem(mark, event):
+    if event is not None and (event.id, event.hash) == (mark.event_id, mark.hash):
+        return None
+    if event is None and mark.sequence == 0 and mark.hash == GENESIS:
+        return None
+    if event is None:
+        found = "missing"
+    elif event.id != mark.event_id:
+        found = f"event {event.id}, not event {mark.event_id}"
+    else:
+        found = f"event {event.id} with the hash {event.hash[:16]}…, not {mark.hash[:16]}…"
+    return (
+        f"the chain does not extend {mark.label}: its event number {mark.sequence} is "
+        f"{found}, so events up to it were deleted, rewritten or reordered"
+    )
+
+
+def verify_chain(marks=(), *, since=None):
     """Walk the chain. Returns None when intact, else (event id or None, reason) for the
-    first broken link."""
-    prev_hash = GENESIS
-    last = None
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
+    first broken link.
+
+    ``marks`` (checkpoints): the chain must hold each one's event, with its hash, at its
+    position, and be at least as long as the longest. ``since`` (one mark): check that the
+    chain still holds it, then walk only the events after it (how each new checkpoint is
+    checked against the previous one)."""
+    prev_hash, position, last = GENESIS, 0, None
+    events = AuditEvent.objects.order_by("id")
+    if since is not None and since.sequence:
+        anchor = AuditEvent.objects.filter(pk=since.event_id).first()
+        problem = _mark_problem(since, anchor)
+        if problem is not None:
+            return since.event_id, problem
+        held = AuditEvent.objects.filter(pk__lte=anchor.pk).count()
+        if held != since.sequence:
+            return since.event_id, (
+                f"the chain does not extend {since.label}: {held} events lead to its event "
+                f"{anchor.pk}, not {since.sequence}, so events before it were deleted or added"
+            )
+        events = events.filter(pk__gt=anchor.pk)
+        prev_hash, position, last = anchor.hash, since.sequence, anchor
+    wanted = {}
+    for mark in marks:
+        wanted.setdefault(mark.sequence, []).append(mark)
+    for mark in wanted.get(0, ()):
+        if mark.hash != GENESIS:
+            return None, _mark_problem(mark, None)
+    for event in events.iterator(chunk_size=2000):
         if event.prev_hash != prev_hash:
             return event.id, "links to a different predecessor: an earlier event was deleted"
         if compute_hash(event, prev_hash) != event.hash:
             return event.id, "its content does not match its hash: the event was altered"
+        position += 1
+        for mark in wanted.get(position, ()):
+            problem = _mark_problem(mark, event)
+            if problem is not None:
+                return event.id, problem
         prev_hash = event.hash
         last = event
     head = AuditChainHead.objects.filter(pk=1).first()
     if head is not None and head.last_hash != prev_hash:
         after = last.id if last else None
         return after, "the chain ends early: the latest events were deleted"
+    longest = max(marks, key=lambda mark: mark.sequence, default=None)
+    if longest is not None and longest.sequence > position:
+        return last.id if last else None, (
+            f"the chain ends early: it holds {position} events, but {longest.label} "
+            f"recorded {longest.sequence}, so its latest events were deleted"
+        )
     return None

@@ -20,6 +20,8 @@ _inline = threading.local()
 DISPATCH_EVENT = "certification.dispatch_event"
 DELIVER = "certification.deliver"
 RENDER_CERTIFICATE_PDF = "certification.render_certificate_pdf"
+PUBLISH_STATUS_LIST = "certification.publish_status_list"
+MAIL_AUDIT_CHECKPOINT = "certification.mail_audit_checkpoint"
 
 
 def queue(task_name: str, ids) -> None:

@@ -90,3 +90,14 @@ class Flow:
 @pytest.fixture
 def flow(db):
     return Flow("UZ")
+
+
+@pytest.fixture
+def committing(django_capture_on_commit_callbacks):
+    """Run on-commit callbacks (dispatch, status lists, mail) as a real commit would."""
+
+    def run(function, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return function(*args, **kwargs)
+
+    return run

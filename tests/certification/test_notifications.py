@@ -46,17 +46,6 @@ def receivers(settings):
         receiver.stop()
 
 
-@pytest.fixture
-def committing(django_capture_on_commit_callbacks):
-    """Run on-commit callbacks (dispatch) as a real commit would."""
-
-    def run(function, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return function(*args, **kwargs)
-
-    return run
-
-
 def subscribe(owner, url, events=("certificate.issued",)):
     return webhooks.subscribe(actor=owner, url=url, events=list(events))
 

@@ -200,3 +200,21 @@ def test_token_is_checked_even_when_the_number_is_unknown(certificate, web):
 def test_token_is_checked_on_an_invalid_number_page(certificate, web):
     text = _text(_page(web, "MCA-UZ-2026-000001-00", certificate.token))
     assert "check digits" in text and "signature is genuine" in text
+
+
+def test_the_page_says_when_the_status_was_read_and_links_the_state_s_status_list(
+    certificate, web
+):
+    before = datetime.datetime.now(UTC).replace(microsecond=0)
+    response = _page(web, certificate.number)
+    html = response.content.decode()
+    moment = re.search(r'<time datetime="([^"]+)">([^<]+) UTC</time>', html)
+    assert moment is not None
+    read = datetime.datetime.fromisoformat(moment[1])
+    assert before <= read <= datetime.datetime.now(UTC)
+    assert moment[2] == read.strftime("%Y-%m-%d %H:%M:%S")
+    assert f"Status read from the registry at {moment[2]} UTC" in _text(response)
+    assert 'href="/.well-known/mca-status/UZ.jws"' in html
+
+    unknown = _page(web, format_number("KZ", 2026, 999))
+    assert 'href="/.well-known/mca-status/KZ.jws"' in unknown.content.decode()

@@ -1,0 +1,217 @@
+"""Audit checkpoints (docs/api.md, docs/operations.md): the head of the audit chain (how
+many events, the last one's id and hash, the time) signed with the secretariat's key, kept
+in the database for the public list at /transparency/checkpoints/ and copied outside it: a
+JSON line appended to AUDIT_CHECKPOINT_FILE and a mail to AUDIT_CHECKPOINT_EMAILS.
+
+The chain alone cannot show that its newest events were deleted, or that it was recomputed
+after an old event was rewritten; a chain that no longer extends a checkpoint kept elsewhere
+can (``manage.py verify_audit_chain --checkpoints FILE``). Each new checkpoint is made only
+if the chain still extends the previous one, so the secretariat never signs a chain that was
+changed behind it.
+
+A checkpoint's JWS header has ``typ`` ``mca-checkpoint+jwt`` and the secretariat's kid;
+its claims::
+
+    {"iss": "secretariat", "seq": 1234, "evt": 1240, "hash": "9f2c…", "iat": 1774000000}
+
+``seq`` is the number of events in the chain, ``evt`` the id of the last one (null while
+the chain is empty), ``hash`` its hash (64 zeros while empty).
+"""
+
+import json
+import os
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import jwt
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.utils import timezone
+
+from certification.core import audit, queueing
+from certification.models import AuditChainHead, AuditCheckpoint, AuditEvent
+from certification.verification import signing
+
+TYP = "mca-checkpoint+jwt"
+CLAIMS = ("seq", "evt", "hash", "iat")
+
+
+class ChainChanged(Exception):
+    """The chain no longer extends the previous checkpoint: nothing is signed."""
+
+
+class CheckpointInvalid(Exception):
+    """A checkpoint given to be checked is not one the secretariat signed as it reads."""
+
+
+def _moment(timestamp):
+    return datetime.fromtimestamp(timestamp, UTC).isoformat().replace("+00:00", "Z")
+
+
+def as_json(checkpoint: AuditCheckpoint) -> dict:
+    """What the public list, the file and the mail show of a checkpoint."""
+    return {
+        "sequence": checkpoint.sequence,
+        "event_id": checkpoint.last_event_id,
+        "hash": checkpoint.hash,
+        "created_at": _moment(int(checkpoint.created_at.timestamp())),
+        "kid": checkpoint.key_id,
+        "token": checkpoint.token,
+    }
+
+
+def newest_first():
+    return AuditCheckpoint.objects.order_by("-id")
+
+
+def line_of(checkpoint: AuditCheckpoint) -> str:
+    return json.dumps(as_json(checkpoint), separators=(",", ":")) + "\n"
+
+
+def _label(sequence, iat, where=""):
+    return f"checkpoint {sequence} of {_moment(iat)}{where}"
+
+
+def create(*, now=None) -> AuditCheckpoint:
+    """Sign the chain's current head, store it, and copy it outside the database.
+
+    The head stays locked while the events since the previous checkpoint are checked and
+    the head is signed, so no append slips in between. Raises ChainChanged when the chain
+    does not extend the previous checkpoint, and SigningKeyMissing when the secretariat has
+    no key (production: ``manage.py rotate_signing_key --secretariat``)."""
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        last_id = head.last_event_id if head else None
+        last_hash = head.last_hash if head else audit.GENESIS
+        previous = AuditCheckpoint.objects.order_by("-id").first()
+        since = None
+        if previous is not None:
+            iat = int(previous.created_at.timestamp())
+            since = audit.Mark(
+                previous.sequence,
+                previous.last_event_id,
+                previous.hash,
+                _label(previous.sequence, iat),
+            )
+        problem = audit.verify_chain(since=since)
+        if problem is not None:
+            event_id, reason = problem
+            where = f"event {event_id}" if event_id is not None else "its start"
+            raise ChainChanged(f"Audit chain broken at {where}: {reason}.")
+        sequence = AuditEvent.objects.filter(pk__lte=last_id).count() if last_id else 0
+        moment = (now or timezone.now()).replace(microsecond=0)
+        claims = {
+            "iss": signing.SECRETARIAT,
+            "seq": sequence,
+            "evt": last_id,
+            "hash": last_hash,
+            "iat": int(moment.timestamp()),
+        }
+        token = signing.sign_claims(signing.SECRETARIAT, claims, typ=TYP)
+        checkpoint = AuditCheckpoint.objects.create(
+            sequence=sequence,
+            last_event_id=last_id,
+            hash=last_hash,
+            created_at=moment,
+            key_id=jwt.get_unverified_header(token)["kid"],
+            token=token,
+        )
+        if settings.AUDIT_CHECKPOINT_EMAILS:
+            transaction.on_commit(lambda: queue_mail(checkpoint.pk), robust=True)
+    if settings.AUDIT_CHECKPOINT_FILE:
+        append_to_file(settings.AUDIT_CHECKPOINT_FILE, checkpoint)
+    return checkpoint
+
+
+def append_to_file(path, checkpoint: AuditCheckpoint) -> None:
+    """One JSON line at the end of ``path``, in one write (O_APPEND), flushed to disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    try:
+        os.write(fd, line_of(checkpoint).encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def queue_mail(checkpoint_id) -> None:
+    queueing.queue(queueing.MAIL_AUDIT_CHECKPOINT, [checkpoint_id])
+
+
+def mail(checkpoint_id) -> int:
+    """Mail the checkpoint to AUDIT_CHECKPOINT_EMAILS (the task, retried by Celery)."""
+    checkpoint = AuditCheckpoint.objects.get(pk=checkpoint_id)
+    recipients = list(settings.AUDIT_CHECKPOINT_EMAILS)
+    if not recipients:
+        return 0
+    domain = urlsplit(settings.PUBLIC_BASE_URL).hostname or "localhost"
+    body = (
+        f"The audit chain of {settings.PUBLIC_BASE_URL} held {checkpoint.sequence} events "
+        f"at {as_json(checkpoint)['created_at']}; the last one has the hash {checkpoint.hash}.\n\n"
+        "Keep this message. Appended to a file, the line below lets "
+        "`manage.py verify_audit_chain --checkpoints FILE` show whether the chain was changed "
+        "since (docs/operations.md).\n\n" + line_of(checkpoint)
+    )
+    message = EmailMessage(
+        subject=f"MCA audit checkpoint {checkpoint.sequence}",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=recipients,
+        headers={
+            "Message-ID": f"<audit-checkpoint-{checkpoint.pk}@{domain}>",
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    return message.send()
+
+
+# --- checking a file of checkpoints ------------------------------------------------------
+
+
+def _read_claims(token, where):
+    try:
+        claims = signing.verify_token(token, owners=signing.SECRETARIAT_OWNERS)
+    except signing.TokenInvalid as error:
+        raise CheckpointInvalid(
+            f"The checkpoint {where} is not signed by the secretariat: {error}"
+        ) from error
+    header = jwt.get_unverified_header(token)
+    missing = [name for name in CLAIMS if name not in claims]
+    if header.get("typ") != TYP or missing:
+        raise CheckpointInvalid(f"The checkpoint {where} is not a checkpoint.")
+    return claims
+
+
+def read_marks(lines) -> list:
+    """The Marks of checkpoint lines (the file's JSON lines, or bare tokens), each checked:
+    signed with a secretariat key, and saying in readable fields what it signed. Raises
+    CheckpointInvalid naming the line."""
+    marks = []
+    for number, text in enumerate(lines, start=1):
+        text = text.strip()
+        if not text:
+            continue
+        where = f"on line {number}"
+        try:
+            fields = json.loads(text) if text.startswith("{") else {"token": text}
+        except ValueError as error:
+            raise CheckpointInvalid(f"Line {number} is neither JSON nor a token.") from error
+        token = fields.get("token") if isinstance(fields, dict) else None
+        if not isinstance(token, str):
+            raise CheckpointInvalid(f"Line {number} holds no checkpoint token.")
+        claims = _read_claims(token, where)
+        signed = {
+            "sequence": claims["seq"],
+            "event_id": claims["evt"],
+            "hash": claims["hash"],
+            "created_at": _moment(claims["iat"]),
+        }
+        altered = sorted(key for key, value in signed.items() if fields.get(key, value) != value)
+        if altered:
+            raise CheckpointInvalid(
+                f"The checkpoint {where} was altered: its {', '.join(altered)} "
+                "differ from what the secretariat signed."
+            )
+        label = _label(claims["seq"], claims["iat"], f" ({where})")
+        marks.append(audit.Mark(claims["seq"], claims["evt"], claims["hash"], label))
+    return marks
