@@ -224,6 +224,27 @@ def producer_invite_member(*, actor, producer_id, email):
     return membership
 
 
+def producer_attest(*, actor, producer_id):
+    """A reviewer of the producer's state attests its identity (verified_at, verified_by):
+    the same effect as approving the producer's first application, for a producer the
+    authority has checked before that. Once only: a second attestation is a Conflict."""
+    with transaction.atomic():
+        producer = _lock(Producer, producer_id)
+        policy.ensure_visible(policy.producers_visible_to(actor), producer)
+        policy.ensure_can_attest(actor, producer)
+        if producer.verified_at is not None:
+            raise Conflict(
+                _("The producer's identity was attested already, on %(day)s.")
+                % {"day": lifecycle.today_in(producer.member_state, producer.verified_at)},
+                code="already_attested",
+            )
+        producer.verified_at = timezone.now()
+        producer.verified_by = actor
+        producer.save(update_fields=["verified_at", "verified_by"])
+        audit.record(actor, "producer.attested", producer, data={"tax_id": producer.tax_id})
+    return producer
+
+
 # --- Products ----------------------------------------------------------------------------
 
 PRODUCT_FIELDS = (
