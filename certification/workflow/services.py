@@ -38,6 +38,7 @@ from certification.models import (
     CertificateCounter,
 )
 from certification.notifications import outbox
+from certification.register import index as register
 from certification.verification import signing, status_list
 from registry.models import HSCode, Material, Producer, ProducerMembership, Product, User
 from registry.selectors import product_assessment
@@ -200,6 +201,7 @@ def producer_update(*, actor, producer_id, data):
         if changed:
             producer.save(update_fields=list(changed))
             audit.record(actor, "producer.updated", producer, data={"fields": sorted(changed)})
+            register.reindex_producer(producer)
     return producer
 
 
@@ -242,6 +244,7 @@ def producer_attest(*, actor, producer_id):
         producer.verified_by = actor
         producer.save(update_fields=["verified_at", "verified_by"])
         audit.record(actor, "producer.attested", producer, data={"tax_id": producer.tax_id})
+        register.reindex_producer(producer)
     return producer
 
 
@@ -369,7 +372,9 @@ def products_import(*, actor, producer_id, products, check_only=False):
 
 def product_update(*, actor, product_id, data, materials=None):
     """Change a product; `materials`, when given, replaces the whole bill of materials.
-    Applications already submitted keep the snapshot they were submitted with."""
+    Applications already submitted keep the snapshot they were submitted with, and
+    certificates what they certified: the public register shows the certificate's
+    snapshot, so a product edit leaves it as it is."""
     with transaction.atomic():
         product = _lock(Product, product_id)
         policy.ensure_visible(policy.products_visible_to(actor), product)
@@ -636,6 +641,7 @@ def application_approve(*, actor, application_id, comment=""):
         certificate = certificate_issue(
             application=application, producer=producer, actor=actor, now=now
         )
+        register.reindex_certificate(certificate, producer=producer, now=now)
         application.last_comment = comment
         application.override_reason = comment if against else ""
         application.decided_at = now
@@ -806,6 +812,7 @@ def _certificate_transition(actor, number, action, reason):
         certificate.status_reason = reason
         certificate.status_changed_at = timezone.now()
         certificate.save(update_fields=["status", "status_reason", "status_changed_at"])
+        register.reindex_certificate(certificate)
         audit.record(
             actor,
             transition.event,
