@@ -1,21 +1,25 @@
 """The examples of docs/api.md work against the registry: the Python code blocks are run as
-written (checking a certificate token offline against the published key set, receiving a
-webhook delivery), and the worked check-digit computation is the one the code makes."""
+written (checking a certificate token offline against the published key set, checking it
+against the state's signed status list, receiving a webhook delivery), and the worked
+check-digit computation is the one the code makes."""
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.conf import settings
 from django.utils import timezone
 
 from certification.core.numbering import format_number, parse_number
 from certification.models import Application, OutboxEvent
 from certification.notifications import webhooks
-from certification.verification import signing
+from certification.verification import signing, status_list
+from certification.workflow import services
 from tests.api.conftest import client_for
 from tests.certification.conftest import Flow
 
@@ -26,7 +30,7 @@ TEXT = DOCUMENT.read_text()
 def _examples():
     """Every ```python block of the document, run in one namespace, as a reader would."""
     blocks = re.findall(r"```python\n(.*?)```", TEXT, re.DOTALL)
-    assert len(blocks) == 2, "docs/api.md: the token check and the webhook receiver"
+    assert len(blocks) == 3, "docs/api.md: the token check, the status list, the webhook receiver"
     namespace = {}
     for block in blocks:
         exec(compile(block, str(DOCUMENT), "exec"), namespace)
@@ -35,6 +39,8 @@ def _examples():
 
 EXAMPLES = _examples()
 check_certificate_token = EXAMPLES["check_certificate_token"]
+check_status_list = EXAMPLES["check_status_list"]
+verify_offline = EXAMPLES["verify_offline"]
 receive = EXAMPLES["receive"]
 
 
@@ -107,6 +113,83 @@ def test_a_token_past_its_validity_is_refused_by_default(keys):
     )
     with pytest.raises(jwt.ExpiredSignatureError):
         check_certificate_token(token, _key_set())
+
+
+def _status_list(state="UZ"):
+    response = client_for().get(f"/.well-known/mca-status/{state}.jws")
+    assert response.status_code == 200
+    return response.content.decode("ascii")
+
+
+def test_offline_a_certificate_no_list_names_is_valid_as_of_the_list(certificate):
+    listed = _status_list()
+    claims = check_status_list(listed, _key_set())
+    as_of = datetime.fromtimestamp(claims["iat"], UTC)
+    assert verify_offline(certificate.token, listed, _key_set()) == (
+        f"{certificate.number} is valid as of {as_of:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def test_offline_a_revoked_certificate_is_reported(certificate, django_capture_on_commit_callbacks):
+    reviewer = Flow("UZ").reviewer
+    with django_capture_on_commit_callbacks(execute=True):  # the list is made on commit
+        services.certificate_revoke(actor=reviewer, number=certificate.number, reason="Forged")
+    certificate.refresh_from_db()
+    day = certificate.status_changed_at.astimezone(ZoneInfo("Asia/Tashkent")).date()
+    assert verify_offline(certificate.token, _status_list(), _key_set()) == (
+        f"{certificate.number} is REVOKED since {day.isoformat()}"
+    )
+
+
+def test_offline_a_forged_list_is_refused(certificate):
+    signing.ensure_keys_present()  # Kazakhstan's key is in the set
+    listed, key_set = _status_list(), _key_set()
+    header, payload, signature = listed.split(".")
+    claims = json.loads(jwt.utils.base64url_decode(payload))
+    claims["count"] += 1
+    changed = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
+    with pytest.raises(jwt.InvalidSignatureError):
+        verify_offline(certificate.token, f"{header}.{changed}.{signature}", key_set)
+
+    typ = status_list.TYP
+    kid = jwt.get_unverified_header(listed)["kid"]
+    stranger = jwt.encode(
+        claims, Ed25519PrivateKey.generate(), algorithm="EdDSA", headers={"kid": kid, "typ": typ}
+    )
+    with pytest.raises(jwt.InvalidSignatureError):
+        verify_offline(certificate.token, stranger, key_set)
+
+    kazakh_kid, kazakh_key = signing.active_key("KZ")
+    kazakh = jwt.encode(
+        claims, kazakh_key, algorithm="EdDSA", headers={"kid": kazakh_kid, "typ": typ}
+    )
+    with pytest.raises(jwt.InvalidIssuerError):
+        verify_offline(certificate.token, kazakh, key_set)
+
+    # The secretariat's key signs checkpoints only: it is not in the authorities' key set.
+    secretariat_kid, secretariat_key = signing.active_key(signing.SECRETARIAT)
+    secretariat = jwt.encode(
+        claims, secretariat_key, algorithm="EdDSA", headers={"kid": secretariat_kid, "typ": typ}
+    )
+    with pytest.raises(KeyError):
+        verify_offline(certificate.token, secretariat, key_set)
+
+    with pytest.raises(jwt.InvalidTokenError, match="not a status list"):
+        verify_offline(certificate.token, certificate.token, key_set)
+
+
+def test_offline_an_expired_list_is_refused(certificate):
+    yesterday = timezone.now() - timedelta(hours=settings.STATUS_LIST_VALID_HOURS + 1)
+    old = status_list.sign("UZ", status_list.claims_for("UZ", {}, now=yesterday))
+    # Genuine, and refused only for its age.
+    assert jwt.decode(old, options={"verify_signature": False, "verify_exp": False})["count"] == 0
+    with pytest.raises(jwt.ExpiredSignatureError):
+        verify_offline(certificate.token, old, _key_set())
+
+
+def test_offline_another_state_s_list_is_refused(certificate):
+    with pytest.raises(ValueError, match="another state's"):
+        verify_offline(certificate.token, _status_list("KZ"), _key_set())
 
 
 def test_the_webhook_receiver(certificate):
