@@ -2,8 +2,16 @@
 search, product and producer pages and the open data export. The statistics page
 (portal/statistics.py) lives here too."""
 
-from django.urls import path  # noqa: F401 - the paths are added below
+from django.urls import path
+
+from portal import register
 
 app_name = "register"
 
-urlpatterns = []
+urlpatterns = [
+    path("", register.search_page, name="search"),
+    path("products/<int:product_id>/", register.product_page, name="product"),
+    path("producers/<int:producer_id>/", register.producer_page, name="producer"),
+    path("export.csv", register.export_file, {"format": "csv"}, name="export-csv"),
+    path("export.json", register.export_file, {"format": "json"}, name="export-json"),
+]

@@ -1,0 +1,238 @@
+"""The public register's pages and open data (portal/register.py): the search page for a
+product certified through the API, product and producer pages, the individual
+entrepreneur's tax id nowhere, the export's rows equal to the search's, streamed, with
+ETag and Last-Modified."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.db import connection
+from django.utils.http import http_date
+
+from certification.models import RegisterEntry
+from certification.register import export, search
+from certification.register.search import Criteria
+from certification.workflow import services
+from tests.api.conftest import client_for
+from tests.certification.test_register import certify
+from tests.factories import ProducerFactory, ReviewerFactory, UserFactory, state
+from tests.portal.conftest import text
+
+
+def test_a_product_certified_through_the_api_is_found_and_a_draft_is_not(client, db):
+    maker = client_for(UserFactory())
+    producer = maker.post(
+        "/api/v1/producers/",
+        {
+            "legal_name": "Margilan Atlas House",
+            "member_state": "UZ",
+            "tax_id": "305 111 222",
+            "address": "Margilan, Ipak yoli 5",
+            "contact_email": "atlas@margilan.example",
+        },
+        format="json",
+    ).json()
+
+    def product(name):
+        response = maker.post(
+            "/api/v1/products/",
+            {
+                "producer": producer["id"],
+                "name": name,
+                "hs_code": "500720",
+                "ex_works_price": "40.00",
+                "currency": "USD",
+                "process_steps": ["weaving", "dyeing"],
+                "materials": [
+                    {
+                        "description": "Silk yarn",
+                        "hs_code": "500400",
+                        "origin_country": "UZ",
+                        "value": "18.00",
+                    }
+                ],
+            },
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        return response.json()["id"]
+
+    certified, draft = product("Atlas silk fabric"), product("Adras silk fabric")
+    reviewer = client_for(ReviewerFactory(member_state=state("UZ")))
+    for product_id in (certified, draft):
+        app_id = maker.post("/api/v1/applications/", {"product": product_id}, format="json")
+        app_id = app_id.json()["id"]
+        if product_id == certified:
+            maker.post(f"/api/v1/applications/{app_id}/submit/")
+            reviewer.post(f"/api/v1/applications/{app_id}/start-review/")
+            response = reviewer.post(f"/api/v1/applications/{app_id}/approve/", {}, format="json")
+            assert response.status_code == 200, response.content
+            number = response.json()["certificate"]["number"]
+
+    response = client.get("/registry/", {"q": "silk fabric"})
+    assert response.status_code == 200
+    page = text(response)
+    assert "Atlas silk fabric" in page and "Adras silk fabric" not in page
+    assert f'href="/verify/{number}/"' in page and "Margilan Atlas House" in page
+    response = client.get("/registry/", {"q": "adras"})
+    assert response.status_code == 200 and "Adras" not in text(response).split("</h1>")[1]
+
+
+@pytest.fixture
+def register(flow):
+    """The flow's company with two certified products, one suspended, and an individual
+    entrepreneur with one."""
+    certify(flow, "Dried apricots", hs_code="081310")
+    certify(flow, "Dried figs", hs_code="080420")
+    services.certificate_suspend(
+        actor=flow.reviewer,
+        number=RegisterEntry.objects.get(product_name="Dried figs").number,
+        reason="Inspection.",
+    )
+    company = flow.producer
+    individual = ProducerFactory(
+        member_state=flow.state, kind="individual", legal_name="Aziz Karimov"
+    )
+    flow.member.producers.add(individual)
+    flow.producer = individual
+    certify(flow, "Dried melon", hs_code="081320")
+    flow.producer = company
+    return {"company": company, "individual": individual}
+
+
+def test_the_search_page_marks_what_is_not_valid_and_hides_it_by_default(client, register):
+    page = text(client.get("/registry/", {"q": "dried"}))
+    assert "Dried apricots" in page and "Dried melon" in page and "Dried figs" not in page
+    page = text(client.get("/registry/", {"q": "dried", "status": ["valid", "suspended"]}))
+    assert "Dried figs" in page and "Suspended" in page
+
+
+def test_bad_input_is_a_400_with_the_error_summary(client, db):
+    response = client.get("/registry/", {"hs": "6x"})
+    assert response.status_code == 400
+    page = text(response)
+    assert 'class="error-summary"' in page and 'href="#id_hs"' in page
+    assert client.get("/registry/", {"state": "XX"}).status_code == 400
+
+
+def test_pages_follow_with_a_next_link(client, flow, monkeypatch):
+    for n in range(3):
+        certify(flow, f"Ceramic bowl {n}", hs_code="691200")
+    monkeypatch.setattr(search, "PAGE_SIZE", 2)
+    first = text(client.get("/registry/", {"q": "bowl"}))
+    assert first.count('<li class="result') == 2 and 'rel="next"' in first
+    after = first.split("after=")[1].split('"')[0]
+    second = text(client.get(f"/registry/?q=bowl&after={after}"))
+    assert second.count('<li class="result') == 1 and 'rel="next"' not in second
+    assert "First page" in second
+
+
+def test_product_and_producer_pages(client, register):
+    entry = RegisterEntry.objects.get(product_name="Dried apricots")
+    page = text(client.get(f"/registry/products/{entry.product_id}/"))
+    assert "Dried apricots" in page and entry.number in page and entry.origin_criterion in page
+    assert f'href="/registry/producers/{entry.producer_id}/"' in page
+    page = text(client.get(f"/registry/producers/{entry.producer_id}/"))
+    assert "Dried apricots" in page and "Dried figs" in page and "Suspended" in page
+    assert register["company"].tax_id in page
+    assert client.get("/registry/products/999999/").status_code == 404
+    assert client.get("/registry/producers/999999/").status_code == 404
+
+
+def test_a_draft_s_product_and_an_unverified_producer_have_no_page(client, flow):
+    draft = certify(flow, "Dried plums", hs_code="081320", status="draft")
+    assert client.get(f"/registry/products/{draft.pk}/").status_code == 404
+    assert client.get(f"/registry/producers/{flow.producer.pk}/").status_code == 404
+
+
+def test_the_individual_entrepreneur_s_tax_id_is_in_no_page_and_no_export(client, register):
+    individual = register["individual"]
+    entry = RegisterEntry.objects.get(product_name="Dried melon")
+    everything = {"status": list(search.STATUSES)}
+    bodies = [
+        text(client.get("/registry/", {"q": "melon"})),
+        text(client.get(f"/registry/products/{entry.product_id}/")),
+        text(client.get(f"/registry/producers/{individual.pk}/")),
+        b"".join(client.get("/registry/export.csv", everything).streaming_content).decode(),
+        b"".join(client.get("/registry/export.json", everything).streaming_content).decode(),
+    ]
+    assert "Aziz Karimov" in bodies[0]
+    for body in bodies:
+        assert individual.tax_id not in body
+    assert "Not published" in bodies[2]
+    # Searching by it finds nothing (the page only echoes what was typed).
+    by_tax_id = text(client.get("/registry/", {"q": individual.tax_id}))
+    assert "Aziz Karimov" not in by_tax_id and "Dried melon" not in by_tax_id
+
+
+def _export(client, fmt, params):
+    response = client.get(f"/registry/export.{fmt}", params)
+    assert response.status_code == 200 and response.streaming
+    return b"".join(response.streaming_content).decode()
+
+
+def test_the_export_s_rows_are_the_search_s(client, register):
+    for params in ({}, {"q": "dried"}, {"q": "dried", "status": ["valid", "suspended"]}):
+        criteria = Criteria(
+            q=params.get("q", ""), statuses=tuple(params.get("status", ("valid",))), sort="date"
+        )
+        found = [e.number for e in search.search(criteria, page_size=100).results]
+        lines = list(csv.reader(io.StringIO(_export(client, "csv", params))))
+        assert lines[0] == export.NAMES
+        assert [row[0] for row in lines[1:]] == found
+        document = json.loads(_export(client, "json", params))
+        assert document["licence"] == "CC BY 4.0" and document["columns"] == export.NAMES
+        assert [row["certificate_number"] for row in document["results"]] == found
+    melon = next(r for r in document["results"] if r["product_name"] == "Dried melon")
+    assert melon["producer_tax_id"] == "" and melon["status"] == "valid"
+    assert melon["verification_url"].endswith(f"/verify/{melon['certificate_number']}/")
+
+
+def test_the_export_streams_from_a_chunked_cursor(client, register, monkeypatch):
+    monkeypatch.setattr(export, "CHUNK", 1)
+    fetched = []
+    real = connection.chunked_cursor
+
+    def chunked():
+        cursor = real()
+        fetchmany = cursor.fetchmany
+        cursor.fetchmany = lambda size: fetched.append(size) or fetchmany(size)
+        return cursor
+
+    monkeypatch.setattr(connection, "chunked_cursor", chunked)
+    response = client.get("/registry/export.csv", {"q": "dried"})
+    assert fetched == []  # nothing read before the body is
+    chunks = iter(response.streaming_content)
+    assert next(chunks).startswith(b"certificate_number,")
+    assert sum(1 for _ in chunks) == 2
+    assert fetched == [1, 1, 1]  # a row at a time, and the empty fetch that ends it
+    assert response["Link"] == f'<{export.LICENCE_URL}>; rel="license"'
+
+
+def test_etag_and_last_modified_answer_304_until_the_register_changes(client, register, flow):
+    response = client.get("/registry/export.csv", {"q": "dried"})
+    etag, modified = response["ETag"], response["Last-Modified"]
+    assert modified == http_date(search.last_modified().timestamp())
+    again = client.get("/registry/export.csv", {"q": "dried"}, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again["ETag"] == etag
+    since = client.get("/registry/export.csv", {"q": "dried"}, HTTP_IF_MODIFIED_SINCE=modified)
+    assert since.status_code == 304
+    other = client.get("/registry/export.json", {"q": "dried"}, HTTP_IF_NONE_MATCH=etag)
+    assert other.status_code == 200
+
+    services.certificate_suspend(
+        actor=flow.reviewer,
+        number=RegisterEntry.objects.get(product_name="Dried apricots").number,
+        reason="Inspection.",
+    )
+    changed = client.get("/registry/export.csv", {"q": "dried"}, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and changed["ETag"] != etag
+
+
+def test_registry_is_in_the_navigation_and_on_the_home_page(client, db):
+    for path in ("/", "/verify/"):
+        assert 'href="/registry/"' in text(client.get(path))
+    page = text(client.get("/registry/"))
+    assert 'aria-current="page">Registry<' in page
