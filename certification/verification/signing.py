@@ -383,9 +383,7 @@ def sign_claims(country: str, claims: dict, *, typ: str = "JWT") -> str:
     kid, private_key = active_key(country)
     text = json.dumps(claims, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     payload = text.encode("utf-8")
-    return _jws.encode(
-        payload, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": typ}
-    )
+    return _jws.encode(payload, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": typ})
 
 
 def _timestamp(moment: datetime) -> int:

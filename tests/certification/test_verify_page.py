@@ -202,9 +202,7 @@ def test_token_is_checked_on_an_invalid_number_page(certificate, web):
     assert "check digits" in text and "signature is genuine" in text
 
 
-def test_the_page_says_when_the_status_was_read_and_links_the_state_s_status_list(
-    certificate, web
-):
+def test_the_page_says_when_the_status_was_read_and_links_the_state_s_status_list(certificate, web):
     before = datetime.datetime.now(UTC).replace(microsecond=0)
     response = _page(web, certificate.number)
     html = response.content.decode()
