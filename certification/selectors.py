@@ -17,7 +17,7 @@ from certification.core import lifecycle, policy
 from certification.models import Application, AuditEvent, Certificate, Delivery
 from certification.notifications import webhooks
 from certification.workflow.services import application_allows
-from registry.models import MemberState, RuleSet, User
+from registry.models import MemberState, ProducerMembership, RuleSet, User
 from registry.selectors import rule_set_in_force
 
 # A certificate ending within this many days is shown as expiring and put on the
@@ -456,3 +456,143 @@ def rule_sets_overview(today=None):
         else:
             rule_set.standing = SUPERSEDED
     return rule_sets
+
+
+# --- The reviewers' workspace: the state's certificates and producers --------------------
+
+# The status filter of the workspace's certificate list, in the order it is offered.
+CERTIFICATE_STATUS_CHOICES = tuple(
+    (status, STANDING_LABELS[status])
+    for status in (
+        lifecycle.VALID,
+        lifecycle.SUSPENDED,
+        lifecycle.REVOKED,
+        lifecycle.EXPIRED,
+        lifecycle.NOT_YET_VALID,
+    )
+)
+
+
+def _containing(queryset, q, *fields):
+    """The rows where one of `fields` contains `q` in any case (its surrounding spaces
+    ignored); all of them for no `q`."""
+    term = (q or "").strip()
+    if not term:
+        return queryset
+    condition = Q()
+    for field in fields:
+        condition |= Q(**{f"{field}__icontains": term})
+    return queryset.filter(condition)
+
+
+def workspace_certificates(user, *, q=None, status=None, now=None):
+    """The certificates a reviewer (or the secretariat) sees, newest first: those whose
+    number (in any case), producer or product name contains `q`, with the derived `status`
+    (lifecycle.VALID, ...), worked out in SQL with each issuing state's own date. A
+    queryset: the page slices it and gives each row its `standing` (with_standing)."""
+    certificates = (
+        policy.certificates_visible_to(user)
+        .select_related("member_state", "producer")
+        .order_by("-issued_at", "-id")
+    )
+    certificates = _containing(
+        certificates,
+        q,
+        "number",
+        "producer_snapshot__legal_name",
+        "producer__legal_name",
+        "producer__trade_name",
+        "product_snapshot__name",
+        "product__name",
+    )
+    if status:
+        states = list(MemberState.objects.all())
+        certificates = certificates.filter(lifecycle.derived_status_q(status, states, now))
+    return certificates
+
+
+def with_standing(certificates):
+    """Each certificate given its `standing`; a list (a page's rows, say)."""
+    return _with_standing(list(certificates))
+
+
+PRODUCER_ATTESTED_CHOICES = (
+    ("yes", _("Identity attested")),
+    ("no", _("Not yet attested")),
+)
+
+
+def workspace_producers(user, *, q=None, attested=None):
+    """The producers a reviewer (or the secretariat) sees, by name: those whose legal or
+    trade name or tax id contains `q`; `attested` "yes" or "no" keeps those whose identity
+    is (or is not yet) attested. Each with its count of products and certificates. A
+    queryset: the page slices it."""
+    producers = (
+        policy.producers_visible_to(user)
+        .select_related("member_state")
+        .annotate(
+            product_count=Count("products", distinct=True),
+            certificate_count=Count("certificates", distinct=True),
+        )
+        .order_by("legal_name", "id")
+    )
+    producers = _containing(producers, q, "legal_name", "trade_name", "tax_id")
+    if attested in ("yes", "no"):
+        producers = producers.filter(verified_at__isnull=attested == "no")
+    return producers
+
+
+def workspace_producer(user, producer_id):
+    """The producer if the user may see it, else None."""
+    return (
+        policy.producers_visible_to(user)
+        .select_related("member_state", "verified_by")
+        .filter(pk=producer_id)
+        .first()
+    )
+
+
+def producer_overview(user, producer):
+    """What the workspace shows of a producer beside its details, within what the user
+    may see: its members (accounts, since when), products, applications (from submission
+    on, for a reviewer) and certificates (each with its `standing`). Four queries."""
+    return {
+        "memberships": list(
+            ProducerMembership.objects.filter(producer=producer)
+            .select_related("user")
+            .order_by("created_at", "id")
+        ),
+        "products": list(
+            policy.products_visible_to(user).filter(producer=producer).order_by("name", "id")
+        ),
+        "applications": list(
+            policy.applications_visible_to(user)
+            .filter(producer=producer)
+            .select_related("product")
+            .order_by(F("submitted_at").desc(nulls_last=True), "-id")
+        ),
+        "certificates": _with_standing(
+            list(
+                policy.certificates_visible_to(user)
+                .filter(producer=producer)
+                .select_related("member_state")
+                .order_by("-issued_at", "-id")
+            )
+        ),
+    }
+
+
+def day_in_state(member_state, moment):
+    """The calendar day of `moment` in the member state, as verification gives dates; None
+    for no moment."""
+    return lifecycle.today_in(member_state, moment) if moment else None
+
+
+def certificate_days(certificate):
+    """The days of the certificate's issue and of its last change of status in the
+    issuing state's calendar."""
+    state = certificate.member_state
+    return {
+        "issued_on": day_in_state(state, certificate.issued_at),
+        "status_changed_on": day_in_state(state, certificate.status_changed_at),
+    }

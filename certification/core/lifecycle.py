@@ -6,6 +6,7 @@ import calendar
 import datetime
 from zoneinfo import ZoneInfo
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,6 +57,28 @@ def derived_status(certificate, today=None):
     if today > certificate.valid_until:
         return EXPIRED
     return VALID
+
+
+def derived_status_q(status, member_states, now=None):
+    """A filter on certificates matching derived_status(...) == status, for listing many
+    in SQL: the dates are compared with each issuing state's own today, so one query
+    serves certificates of states in different time zones. `member_states`: the states
+    whose certificates may be among them (all six, or the reviewer's one)."""
+    stored = Certificate.Status
+    if status == REVOKED:
+        return Q(status=stored.REVOKED)
+    if status == SUSPENDED:
+        return Q(status=stored.SUSPENDED)
+    by_state = Q(pk__in=[])  # matches nothing: OR-ed with each state's dates below
+    for state in member_states:
+        today = today_in(state, now)
+        dates = {
+            VALID: Q(valid_from__lte=today, valid_until__gte=today),
+            NOT_YET_VALID: Q(valid_from__gt=today),
+            EXPIRED: Q(valid_until__lt=today),
+        }[status]
+        by_state |= Q(member_state=state.pk) & dates
+    return Q(status=stored.ACTIVE) & by_state
 
 
 def renewal_opens_on(certificate):
