@@ -7,7 +7,8 @@ from django.db import migrations, models
 # PostgreSQL only (SQLite searches `terms` with LIKE; certification/register/search.py):
 # the stored tsvector of the terms, in the `simple` configuration (no stemmer knows the
 # region's languages; the terms are folded words already), and its GIN index; the
-# vocabulary's trigram index (typo correction, pg_trgm) and its prefix index.
+# vocabulary's trigram index (typo correction, pg_trgm). Its prefix searches (word LIKE
+# 'abc%') use the varchar_pattern_ops index Django makes for a CharField key.
 POSTGRESQL = [
     (
         "ALTER TABLE certification_registerentry ADD COLUMN vector tsvector"
@@ -23,11 +24,17 @@ POSTGRESQL = [
         " USING gin (word gin_trgm_ops)",
         "DROP INDEX register_word_trigram",
     ),
-    (
-        "CREATE INDEX register_word_prefix ON certification_registerword (word text_pattern_ops)",
-        "DROP INDEX register_word_prefix",
-    ),
 ]
+
+
+class TrigramOnPostgreSQL(TrigramExtension):
+    """pg_trgm, on PostgreSQL only: CreateExtension skips other databases going forwards
+    but not backwards (it looks for pg_extension), so that unapplying this migration on
+    SQLite would fail."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 def postgresql_forwards(apps, schema_editor):
@@ -49,7 +56,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        TrigramExtension(),
+        TrigramOnPostgreSQL(),
         migrations.CreateModel(
             name="RegisterWord",
             fields=[
