@@ -20,7 +20,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.fields.json import KT
 from django.db.models.functions import Substr, TruncMonth
 from django.utils import timezone
@@ -134,17 +134,12 @@ def compute(now):
 
 
 def _in_force(states, now):
-    """Certificates in force counted by state and by HS section, from one query grouped by
-    state and HS chapter (the certified product's, as snapshotted at issue)."""
-    if not states:
-        return {}, {}
-    in_force = Q()
-    for state in states:
-        today = lifecycle.today_in(state, now)
-        in_force |= Q(member_state_id=state.code, valid_from__lte=today, valid_until__gte=today)
+    """Certificates in force (derived status valid, each state's date in its own time zone)
+    counted by state and by HS section, from one query grouped by state and HS chapter (the
+    certified product's, as snapshotted at issue)."""
     rows = (
         public_certificates()
-        .filter(in_force, status=Certificate.Status.ACTIVE)
+        .filter(lifecycle.derived_status_q(lifecycle.VALID, states, now))
         .annotate(chapter=Substr(KT("product_snapshot__hs_code"), 1, 2))
         .values_list("member_state_id", "chapter")
         .annotate(count=Count("id"))
