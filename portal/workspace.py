@@ -51,6 +51,7 @@ def official_required(view):
 
 
 class QueueFilter(forms.AccessibleForm, django_forms.Form):
+    is_filter = True  # its fields are all optional: the page does not say so on each
     view = django_forms.ChoiceField(
         label=gettext_lazy("Show"),
         required=False,
@@ -149,16 +150,20 @@ class DecisionForm(forms.AccessibleForm, django_forms.Form):
 
     def __init__(self, *args, action, against_verdict=False, **kwargs):
         self.action = action
+        self.against_verdict = against_verdict
         super().__init__(*args, prefix=action.replace(" ", "-"), **kwargs)
+
+    def setup_fields(self):
+        # Before AccessibleForm links the hint to the field (aria-describedby).
         field = self.fields["comment"]
-        if action == "request changes":
+        if self.action == "request changes":
             field.label = _("What needs to change")
             field.help_text = _("The manufacturer reads this. Say what to correct or add.")
-        elif action == "reject":
+        elif self.action == "reject":
             field.label = _("Reason for the rejection")
             field.help_text = _("The manufacturer reads this.")
-        elif action == "approve":
-            if against_verdict:
+        elif self.action == "approve":
+            if self.against_verdict:
                 field.label = _("Why you approve although the origin check fails")
                 field.help_text = _(
                     "Required: approving against the engine's verdict needs a written reason. "

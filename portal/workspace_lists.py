@@ -16,6 +16,8 @@ PAGE_SIZE = 50
 class SearchForm(forms.AccessibleForm, django_forms.Form):
     """The search box; a subclass labels it (Q_LABEL) and adds its filters."""
 
+    is_filter = True  # its fields are all optional: the page does not say so on each
+
     Q_LABEL = gettext_lazy("Search")
 
     q = django_forms.CharField(
