@@ -89,10 +89,10 @@ def assert_accessible(browser):
 
 def follow_nav(browser, text):
     """Follow a link (or press a button) of the main navigation, opening its menu first
-    where the screen is narrow enough to fold it."""
+    where the screen is narrow enough to fold it. The link's text may go on (a count)."""
     xpath = (
         "//nav[contains(@class, 'site-nav')]"
-        f"//*[self::a or self::button][normalize-space()='{text}']"
+        f"//*[self::a or self::button][starts-with(normalize-space(), '{text}')]"
     )
 
     def shown():
