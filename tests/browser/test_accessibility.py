@@ -10,6 +10,7 @@ from certification.models import Application, Certificate
 from tests.browser.conftest import MISSING, SKIP_REASON
 from tests.browser.pages import accessibility_violations, sign_in
 from tests.certification.conftest import Flow
+from tests.factories import SecretariatFactory
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,11 +55,18 @@ def manufacturer_pages(flow):
 def reviewer_pages(flow):
     waiting = flow.application(S.SUBMITTED)
     reviewing = flow.application(S.UNDER_REVIEW, product=flow.make_product(passing=False))
+    approved = flow.application(S.APPROVED, product=flow.make_product())
+    certificate = Certificate.objects.get(application=approved)
     return [
         "/workspace/",
         "/workspace/?view=decided",
         f"/workspace/applications/{waiting.pk}/",
         f"/workspace/applications/{reviewing.pk}/",
+        f"/workspace/applications/{approved.pk}/",
+        "/workspace/certificates/",
+        f"/workspace/certificates/{certificate.number}/",
+        "/workspace/producers/",
+        f"/workspace/producers/{flow.producer.pk}/",
     ]
 
 
@@ -88,4 +96,11 @@ def test_workspace_pages(browser, live_server):
     flow = Flow("UZ")
     pages = reviewer_pages(flow)
     sign_in(browser, live_server, flow.reviewer)
+    assert violations_on(browser, live_server, pages) == {}
+
+
+def test_secretariat_pages(browser, live_server):
+    flow = Flow("UZ")
+    pages = reviewer_pages(flow) + ["/workspace/overview/"]
+    sign_in(browser, live_server, SecretariatFactory())
     assert violations_on(browser, live_server, pages) == {}
