@@ -21,6 +21,8 @@ from django.views.decorators.http import require_safe
 
 from certification.core.numbering import EXAMPLE, MEMBER_STATES, InvalidNumber, parse_number
 from certification.verification import checkpoints, lookup, signing, status_list
+from registry.models import Authority
+from registry.names import country_name
 
 # Verifiers refetch within minutes after a rotation; an unknown kid makes well-behaved JOSE
 # clients refetch at once anyway. Retired keys stay published, so caching never hides a key
@@ -164,10 +166,19 @@ def verify_page(request, number):
         "token_check": _check(token, canonical, found.record if found else None),
         "checked_at": checked_at,
         "country": parsed.country,
+        "country_name": country_name(parsed.country),
+        "authority_name": _authority_name(parsed.country) if found else "",
         "status_list_url": reverse("status-list", kwargs={"country": parsed.country}),
         **_form_context(),
     }
     return render(request, "verify/certificate.html", context, status=200 if found else 404)
+
+
+def _authority_name(code):
+    """The issuing authority's name in the reader's language (the verify object keeps the
+    English one: it is the API's contract)."""
+    authority = Authority.objects.filter(member_state_id=code).first()
+    return authority.local_name if authority else ""
 
 
 def _check(token, number, record):

@@ -9,10 +9,12 @@ from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from registry import origin
+from registry.names import country_name
 from registry.taxids import validate_tax_id
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -35,6 +37,13 @@ class MemberState(models.Model):
     def __str__(self):
         return f"{self.name} ({self.code})"
 
+    @property
+    def local_name(self):
+        """The state's name in the active language (pycountry's ISO 3166 translations)."""
+        if (translation.get_language() or "en").startswith("en"):
+            return self.name
+        return country_name(self.code)
+
 
 class Authority(models.Model):
     """The national authority of a member state: reviews applications, signs certificates."""
@@ -43,6 +52,14 @@ class Authority(models.Model):
         MemberState, on_delete=models.PROTECT, related_name="authority"
     )
     name = models.CharField(max_length=200)
+    names = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_(
+            'The name in the registry\'s other languages, by language code: {"ru": "...", '
+            '"uz": "...", ...}. Where a language is missing the English name is shown.'
+        ),
+    )
     certificate_validity_months = models.PositiveSmallIntegerField(
         default=24, validators=[MinValueValidator(1)]
     )
@@ -53,6 +70,12 @@ class Authority(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def local_name(self):
+        """The authority's name in the active language, else the English one."""
+        language = (translation.get_language() or "en").split("-")[0]
+        return (self.names or {}).get(language) or self.name
 
 
 class UserManager(BaseUserManager):
