@@ -481,6 +481,10 @@ class RegisterEntry(models.Model):
     def __str__(self):
         return f"{self.number} {self.product_name}"
 
+    @property
+    def member_state_name(self):
+        return self.member_state.name
+
 
 class RegisterWord(models.Model):
     """A word of the listed register entries' terms, how many entries hold it and how many

@@ -14,13 +14,13 @@ issued_at, id), so a certificate issued meanwhile never shifts the pages that fo
 
 On PostgreSQL the words become a tsquery over the stored tsvector of the terms (each term
 tagged with its field, so that "in the product name" is a term of its own and each tier a
-plain GIN query). Each tier is read one of two ways, chosen by the vocabulary's counts
-rather than left to the planner, whose estimate for an AND of words it cannot know:
-- when some word is rare (its count bounds the matches): every match through the GIN
-  index, then the newest;
-- else a walk down the date index over at most WALK rows (common words fill a page within
-  a few hundred rows); if that does not fill the page, the matches older than the walk
-  through the GIN index. Either way a page costs at most a few thousand rows.
+plain GIN query). Each tier is read one of two ways, chosen by how many entries match
+rather than left to the planner, which cannot know it for words together:
+- few (at most RARE): every match through the GIN index, then the newest;
+- many: down the date index, the text checked on each row, until the page is full (a
+  common word fills it within a few hundred rows).
+How many: the vocabulary's count for one word and no filter; else estimated from a sample
+of the table (TABLESAMPLE, about SAMPLE rows), since words may go together or never.
 On SQLite (the embedded default) one statement with LIKE over the terms does it all.
 
 Every statement goes through Django's cursor on the default database; bench/search.py
@@ -37,14 +37,15 @@ from django.utils import timezone
 from certification.core import lifecycle
 from certification.models import RegisterEntry, RegisterWord
 from certification.register import text
+from registry.models import MemberState
 
 PAGE_SIZE = 20
 MAX_WORDS = 6
 PREFIX_WORDS = 8  # words a beginning stands for, the most common first
 CORRECTIONS = 3  # spellings a word no entry holds stands for
 SIMILAR_ON_SQLITE = 0.75  # difflib's ratio; pg_trgm's own threshold (0.3) on PostgreSQL
-RARE = 5000  # a tier bounded by this many matches is read whole through the GIN index
-WALK = 4000  # rows of the date index walked before turning to the GIN index
+RARE = 2500  # a tier of at most this many matches is read whole through the GIN index
+SAMPLE = 5000  # rows sampled to estimate how many entries match several words or filters
 
 STATUSES = (
     lifecycle.VALID,
@@ -250,6 +251,11 @@ def where(criteria, now):
     return " AND ".join(sql), params
 
 
+def _unfiltered(criteria):
+    """Whether the criteria ask for nothing but the words and the default status."""
+    return criteria == Criteria(q=criteria.q, sort=criteria.sort)
+
+
 def _after(cursor):
     if cursor is None:
         return "", []
@@ -304,7 +310,9 @@ def search(criteria, *, after=None, now=None, page_size=None):
     need = page_size + 1
     filters, params = where(criteria, now)
     if connection.vendor == "postgresql":
-        rows = _search_postgresql(words, criteria.sort, filters, params, cursor, need)
+        # One word and no filter but the default: the vocabulary's counts are exact.
+        exact = len(words) == 1 and _unfiltered(criteria)
+        rows = _search_postgresql(words, criteria.sort, filters, params, cursor, need, exact=exact)
     else:
         rows = _search_sqlite(words, criteria.sort, filters, params, cursor, need)
     page.results = rows[:page_size]
@@ -317,28 +325,39 @@ def search(criteria, *, after=None, now=None, page_size=None):
 
 
 def _tiers(words, sort):
-    """[(tier, tsquery, bound)] in the order they are read; a tier no entry can be in (a
-    word that is in no product's name) is left out."""
+    """[(tier, tsquery, matches)] in the order they are read, `matches` the vocabulary's
+    count of the tier's entries (exact for one word, an upper bound for several); a tier
+    no entry can be in (a word in no product's name) is left out."""
     if not words:
         return [(OTHER_TIER, None, None)]
-    bound = min(w.entries for w in words)
+    entries = min(w.entries for w in words)
     everything = _tsquery(words, name_only=False)
     if sort == DATE:
-        return [(OTHER_TIER, everything, bound)]
-    name_bound = min(w.names for w in words)
-    if not name_bound:
-        return [(OTHER_TIER, everything, bound)]
-    names = _tsquery(words, name_only=True)
-    return [(NAME_TIER, names, name_bound), (OTHER_TIER, f"({everything}) & !({names})", bound)]
+        return [(OTHER_TIER, everything, entries)]
+    names = min(w.names for w in words)
+    if not names:
+        return [(OTHER_TIER, everything, entries)]
+    others = min(w.entries - w.names for w in words) if len(words) == 1 else entries
+    return [
+        (NAME_TIER, _tsquery(words, name_only=True), names),
+        (OTHER_TIER, f"({everything}) & !({_tsquery(words, name_only=True)})", others),
+    ]
 
 
-def _search_postgresql(words, sort, filters, params, cursor, need):
+def _search_postgresql(words, sort, filters, params, cursor, need, *, exact):
+    tiers = [
+        (tier, tsquery, matches)
+        for tier, tsquery, matches in _tiers(words, sort)
+        if cursor is None or tier <= cursor.tier
+    ]
+    unsure = [tsquery for _t, tsquery, matches in tiers if tsquery and matches > RARE]
+    if unsure and not exact:
+        sampled = dict(zip(unsure, _sampled(unsure, filters, params), strict=True))
+        tiers = [(t, q, min(m, sampled.get(q, m)) if q else m) for t, q, m in tiers]
     rows = []
-    for tier, tsquery, bound in _tiers(words, sort):
-        if cursor is not None and tier > cursor.tier:
-            continue
+    for tier, tsquery, matches in tiers:
         after = cursor if cursor is not None and tier == cursor.tier else None
-        found = _tier_postgresql(tsquery, bound, filters, params, after, need - len(rows))
+        found = _tier_postgresql(tsquery, matches, filters, params, after, need - len(rows))
         for entry in found:
             entry.tier = tier
         rows += found
@@ -347,43 +366,52 @@ def _search_postgresql(words, sort, filters, params, cursor, need):
     return rows
 
 
-def _tier_postgresql(tsquery, bound, filters, params, after, need):
+def _sampled(tsqueries, filters, params):
+    """How many entries match each tsquery, estimated from one sample of about SAMPLE rows:
+    the vocabulary counts each word, not words together nor with the filters."""
+    total = _rows("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [ENTRY])
+    total = total[0][0]
+    if total <= SAMPLE:
+        return [0] * len(tsqueries)  # small enough to read whole
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE {filters} AND vector @@ to_tsquery('simple', %s))"
+        for _q in tsqueries
+    )
+    *hits, read = _rows(
+        f"SELECT {counts}, count(*) FROM {ENTRY}"  # noqa: S608
+        " TABLESAMPLE SYSTEM (%s) REPEATABLE (15)",
+        [*(p for q in tsqueries for p in (*params, q)), round(100 * SAMPLE / total, 4)],
+    )[0]
+    return [h * total // max(read, 1) for h in hits]
+
+
+def _tier_postgresql(tsquery, matches, filters, params, after, need):
     after_sql, after_params = _after(after)
-    if tsquery is None:
-        return _entries(
-            f"SELECT {COLUMNS} FROM {ENTRY} WHERE {filters}{after_sql}"  # noqa: S608
-            f" ORDER BY {ORDER} LIMIT %s",
-            [*params, *after_params, need],
-        )
-    if bound > RARE:
-        found = _entries(
-            f"SELECT {COLUMNS} FROM (SELECT {COLUMNS}, vector FROM {ENTRY}"  # noqa: S608
-            f" WHERE {filters}{after_sql} ORDER BY {ORDER} LIMIT {WALK}) walk"
-            f" WHERE vector @@ to_tsquery('simple', %s) ORDER BY {ORDER} LIMIT %s",
-            [*params, *after_params, tsquery, need],
-        )
-        if len(found) >= need:
-            return found
-        # Fewer matches among the newest WALK rows than a page: the rest, older than the
-        # walk's last row, through the GIN index.
-        edge = (
-            f"SELECT issued_at AS edge_at, certificate_id AS edge_id FROM {ENTRY}"  # noqa: S608
-            f" WHERE {filters}{after_sql} ORDER BY {ORDER} OFFSET {WALK - 1} LIMIT 1"
-        )
-        return found + _entries(
-            f"WITH matches AS MATERIALIZED (SELECT {COLUMNS} FROM {ENTRY}"  # noqa: S608
-            f" WHERE {filters} AND vector @@ to_tsquery('simple', %s))"
-            f" SELECT matches.* FROM matches, ({edge}) edge"
-            " WHERE (issued_at, certificate_id) < (edge_at, edge_id)"
-            f" ORDER BY {ORDER} LIMIT %s",
-            [*params, tsquery, *params, *after_params, need - len(found)],
-        )
-    # Rare: every match through the GIN index (MATERIALIZED keeps the planner from
-    # walking the date index instead), then the newest.
+    if tsquery is not None and matches <= RARE:
+        return _through_gin(tsquery, filters, params, after, need)
+    # Many matches: down the date index until a page is full (the text checked on each
+    # row, which costs less than reading every match).
+    text_sql, text_params = "", []
+    if tsquery is not None:
+        text_sql, text_params = " AND vector @@ to_tsquery('simple', %s)", [tsquery]
     return _entries(
-        f"WITH matches AS MATERIALIZED (SELECT {COLUMNS} FROM {ENTRY}"  # noqa: S608
-        f" WHERE {filters} AND vector @@ to_tsquery('simple', %s))"
-        f" SELECT * FROM matches WHERE TRUE{after_sql} ORDER BY {ORDER} LIMIT %s",
+        f"SELECT {COLUMNS} FROM {ENTRY} WHERE {filters}{text_sql}{after_sql}"  # noqa: S608
+        f" ORDER BY {ORDER} LIMIT %s",
+        [*params, *text_params, *after_params, need],
+    )
+
+
+def _through_gin(tsquery, filters, params, after, need):
+    """Every match through the GIN index (MATERIALIZED keeps the planner from walking the
+    date index instead: it cannot know how few there are), the newest `need` of them after
+    the cursor, then their rows."""
+    after_sql, after_params = _after(after)
+    return _entries(
+        f"WITH matches AS MATERIALIZED (SELECT certificate_id, issued_at FROM {ENTRY}"  # noqa: S608
+        f" WHERE {filters} AND vector @@ to_tsquery('simple', %s)),"
+        f" page AS (SELECT certificate_id FROM matches WHERE TRUE{after_sql}"
+        f" ORDER BY {ORDER} LIMIT %s)"
+        f" SELECT {COLUMNS} FROM {ENTRY} JOIN page USING (certificate_id) ORDER BY {ORDER}",
         [*params, tsquery, *after_params, need],
     )
 
@@ -409,11 +437,61 @@ def _search_sqlite(words, sort, filters, params, cursor, need):
     return _entries(sql, [*all_params, need])
 
 
+class Found:
+    """A register entry as the search reads it: the row's columns as attributes (the
+    model's column names: `product_id`, `member_state_id`...), its tier, its state's name
+    and, once the page is made, its derived status. A plain object rather than a model
+    instance, so that a page costs little more than its statements."""
+
+    def __init__(self, names, values):
+        self.__dict__.update(zip(names, values, strict=True))
+        self.__dict__.setdefault("tier", OTHER_TIER)
+
+    @property
+    def pk(self):
+        return self.certificate_id
+
+
+_DATETIMES = ("issued_at", "starts_at", "ends_at", "updated_at")
+_DATES = ("valid_from", "valid_until")
+
+
 def _entries(sql, params):
-    entries = list(RegisterEntry.objects.raw(sql, params))
-    for entry in entries:
-        entry.tier = getattr(entry, "tier", OTHER_TIER)
-    return entries
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        found = [Found(names, row) for row in cursor.fetchall()]
+    states = state_names()
+    for entry in found:
+        entry.member_state_name = states.get(entry.member_state_id, entry.member_state_id)
+        if connection.vendor != "postgresql":
+            _from_text(entry)
+    return found
+
+
+def _from_text(entry):
+    """SQLite gives plain SQL its dates and moments (naive UTC) as text."""
+    for name in _DATETIMES:
+        value = getattr(entry, name)
+        if isinstance(value, str):
+            value = datetime.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.UTC)
+        setattr(entry, name, value)
+    for name in _DATES:
+        value = getattr(entry, name)
+        if isinstance(value, str):
+            setattr(entry, name, datetime.date.fromisoformat(value))
+
+
+_STATE_NAMES = {}
+
+
+def state_names():
+    """{code: name} of the member states, read once per process (they are data)."""
+    if not _STATE_NAMES:
+        _STATE_NAMES.update(MemberState.objects.values_list("code", "name"))
+    return _STATE_NAMES
 
 
 def _rows(sql, params):

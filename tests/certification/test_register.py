@@ -331,20 +331,27 @@ def test_last_modified_moves_with_writes_and_with_the_clock(flow):
 
 @pytest.mark.postgres
 @on_postgresql
-def test_postgresql_walk_and_its_fallback_give_the_rows_of_the_gin_path(flow, monkeypatch):
+def test_postgresql_walk_gives_the_rows_of_the_gin_path(flow, monkeypatch):
     _certify_many(flow, 7)
     works = verified_producer(flow, "Ceramic Works LLC")
     flow.producer = works
     certify(flow, "Tea cup", hs_code="691200")  # the newest, found by its producer's name
     expected = {}
     for sort in ("relevance", "date"):
-        monkeypatch.setattr(search, "RARE", 10**9)  # the GIN path only
-        expected[sort] = _all_pages(Criteria(q="ceramic", sort=sort))
-        assert len(expected[sort]) == 8
-        monkeypatch.setattr(search, "RARE", 0)
-        for walk in (1, 3, 100):  # the walk and its fallback; the walk alone
-            monkeypatch.setattr(search, "WALK", walk)
-            assert _all_pages(Criteria(q="ceramic", sort=sort)) == expected[sort], (sort, walk)
+        for states in ((), ("UZ",)):  # the vocabulary's counts; a sample of the table
+            criteria = Criteria(q="ceramic", sort=sort, states=states)
+            monkeypatch.setattr(search, "RARE", 10**9)  # the GIN path only
+            expected[sort] = _all_pages(criteria)
+            assert len(expected[sort]) == 8
+            monkeypatch.setattr(search, "RARE", 0)  # the walk down the date index
+            monkeypatch.setattr(search, "_sampled", lambda queries, *args: [10**9] * len(queries))
+            assert _all_pages(criteria) == expected[sort], (sort, states)
+            monkeypatch.undo()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE certification_registerentry")
+    filters, params = search.where(Criteria(states=("UZ",)), timezone.now())
+    monkeypatch.setattr(search, "SAMPLE", 1)  # a sample of one row in eight: all or none
+    assert search._sampled(["nceramic | oceramic", "ntea"], filters, params) in ([0, 0], [8, 1])
     tea_cup = RegisterEntry.objects.get(product_name="Tea cup").number
     assert expected["relevance"][-1] == tea_cup and expected["date"][0] == tea_cup
 

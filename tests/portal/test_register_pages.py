@@ -236,3 +236,21 @@ def test_registry_is_in_the_navigation_and_on_the_home_page(client, db):
         assert 'href="/registry/"' in text(client.get(path))
     page = text(client.get("/registry/"))
     assert 'aria-current="page">Registry<' in page
+
+
+def test_the_search_page_costs_the_same_queries_for_one_result_or_many(client, flow):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    certify(flow, "Ceramic bowl 0", hs_code="691200")
+    client.get("/registry/", {"q": "bowl"})  # the member states' names, read once
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/registry/", {"q": "bowl"}).status_code == 200
+        return len(captured)
+
+    one = queries()
+    for n in range(1, 4):
+        certify(flow, f"Ceramic bowl {n}", hs_code="691200")
+    assert queries() == one
