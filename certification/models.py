@@ -483,7 +483,7 @@ class RegisterEntry(models.Model):
 
     @property
     def member_state_name(self):
-        return self.member_state.name
+        return self.member_state.local_name
 
 
 class RegisterWord(models.Model):

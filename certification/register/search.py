@@ -32,12 +32,13 @@ import difflib
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from certification.core import lifecycle
 from certification.models import RegisterEntry, RegisterWord
 from certification.register import text
 from registry.models import MemberState
+from registry.names import country_name
 
 PAGE_SIZE = 20
 MAX_WORDS = 6
@@ -451,6 +452,13 @@ class Found:
     def pk(self):
         return self.certificate_id
 
+    @property
+    def member_state_name(self):
+        """The state's name in the reader's language (as MemberState.local_name)."""
+        if (translation.get_language() or "en").startswith("en"):
+            return state_names().get(self.member_state_id, self.member_state_id)
+        return country_name(self.member_state_id)
+
 
 _DATETIMES = ("issued_at", "starts_at", "ends_at", "updated_at")
 _DATES = ("valid_from", "valid_until")
@@ -461,10 +469,8 @@ def _entries(sql, params):
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
         found = [Found(names, row) for row in cursor.fetchall()]
-    states = state_names()
-    for entry in found:
-        entry.member_state_name = states.get(entry.member_state_id, entry.member_state_id)
-        if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":
+        for entry in found:
             _from_text(entry)
     return found
 

@@ -254,3 +254,14 @@ def test_the_search_page_costs_the_same_queries_for_one_result_or_many(client, f
     for n in range(1, 4):
         certify(flow, f"Ceramic bowl {n}", hs_code="691200")
     assert queries() == one
+
+
+def test_the_state_is_named_in_the_reader_s_language(client, flow):
+    certify(flow, "Dried apricots", hs_code="081310")
+    entry = RegisterEntry.objects.get()
+    pages = [
+        text(client.get("/registry/", {"q": "apricots"}, HTTP_ACCEPT_LANGUAGE="ru")),
+        text(client.get(f"/registry/products/{entry.product_id}/", HTTP_ACCEPT_LANGUAGE="ru")),
+    ]
+    for page in pages:
+        assert "Узбекистан" in page
