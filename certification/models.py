@@ -53,7 +53,22 @@ class Application(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["member_state", "status", "submitted_at"])]
+        indexes = [
+            models.Index(fields=["member_state", "status", "submitted_at"]),
+            # The reviewers' queue (selectors.review_queue): a state's waiting, and its
+            # decided, applications in the order shown (oldest submission first), so that a
+            # page reads its 50 rows instead of sorting the whole view (bench/review_queue.py).
+            models.Index(
+                fields=["member_state", "submitted_at", "id"],
+                condition=models.Q(status__in=["submitted", "under_review"]),
+                name="application_queue_waiting",
+            ),
+            models.Index(
+                fields=["member_state", "submitted_at", "id"],
+                condition=models.Q(status__in=["approved", "rejected"]),
+                name="application_queue_decided",
+            ),
+        ]
 
     def __str__(self):
         return f"Application {self.pk} ({self.get_status_display()})"
