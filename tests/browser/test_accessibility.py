@@ -82,7 +82,19 @@ def violations_on(browser, live_server, paths):
 
 
 def test_public_pages(browser, live_server):
-    assert violations_on(browser, live_server, PUBLIC) == {}
+    flow = Flow("UZ")
+    approved = flow.application(S.APPROVED)
+    certificate = Certificate.objects.get(application=approved)
+    register = [
+        "/registry/",
+        "/registry/?q=cotton",
+        "/registry/?q=zzzzqqq",
+        f"/registry/products/{flow.product.pk}/",
+        f"/registry/producers/{flow.producer.pk}/",
+        "/registry/statistics/",
+        f"/verify/{certificate.number}/",
+    ]
+    assert violations_on(browser, live_server, PUBLIC + register) == {}
 
 
 def test_manufacturer_pages(browser, live_server):
