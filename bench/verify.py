@@ -48,6 +48,9 @@ Django in this process); the rest is in its own module:
 - bench/verify_floor.py: the floor, the psycopg-only WSGI application;
 - bench/verify_measure.py: the servers, the wrk runs, CPU per request and the bulk timing;
 - bench/verify_report.py: the targets and the printout.
+
+The database's life (``bench_database``), ``manage``, ``setup_django``, the servers'
+environment and the common options (``bench_arguments``) serve bench/review_queue.py too.
 """
 
 import argparse
@@ -73,8 +76,40 @@ from bench.verify_seed import STATES, accounts, kept, load, make_unlogged  # noq
 
 def main():
     args = _arguments()
-    if not args.database.startswith("mca_bench"):
-        raise SystemExit("The database name must start with mca_bench (it is dropped first).")
+    with bench_database(args) as (dsn, reuse, workdir):
+        env = _server_env(args, dsn, workdir)
+        if not reuse:
+            started = time.monotonic()
+            manage(env, "migrate", "--no-input")
+            make_unlogged(dsn)
+            print(f"database {args.database}: migrated in {time.monotonic() - started:.1f} s")
+
+        # Django in this process too: the accounts, the signing keys and the loader's columns.
+        setup_django(env)
+        from django.db import connections
+
+        if reuse:
+            token, count = kept(dsn)
+            print(f"database {args.database}: reused, {count:,} certificates")
+        else:
+            token, ids = accounts()
+            connections.close_all()
+            count = args.count
+            started = time.monotonic()
+            load(dsn, count, ids)
+            report_seed(count, time.monotonic() - started)
+        connections.close_all()
+        report(args, *measure(args, env, dsn, workdir, token, count))
+
+
+@contextlib.contextmanager
+def bench_database(args, prefix="mca_bench"):
+    """The benchmark's own database, args.database (its name must start with `prefix`):
+    checks wrk and the loopback, creates the database anew unless --reuse finds it, and
+    yields (its URL, whether it is reused, a temporary folder). On the way out: Django's
+    connections closed, the folder removed, the database dropped unless --keep."""
+    if not args.database.startswith(prefix):
+        raise SystemExit(f"The database name must start with {prefix} (it is dropped first).")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk).")
     admin = urllib.parse.urlsplit(args.admin_url)
@@ -93,43 +128,7 @@ def main():
         _admin_sql(args.admin_url, f'CREATE DATABASE "{args.database}"')
     workdir = Path(tempfile.mkdtemp(prefix="mca-bench-"))
     try:
-        env = _server_env(args, dsn, workdir)
-        if not reuse:
-            started = time.monotonic()
-            subprocess.run(  # noqa: S603
-                [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                timeout=300,
-            )
-            make_unlogged(dsn)
-            print(f"database {args.database}: migrated in {time.monotonic() - started:.1f} s")
-
-        # Django in this process too: the accounts, the signing keys and the loader's columns.
-        os.environ.update(env)
-        os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-        import django
-
-        django.setup()
-        from django.db import connections
-
-        from certification.verification import signing
-
-        for country in STATES:
-            signing.rotate_key(country)
-        if reuse:
-            token, count = kept(dsn)
-            print(f"database {args.database}: reused, {count:,} certificates")
-        else:
-            token, ids = accounts()
-            connections.close_all()
-            count = args.count
-            started = time.monotonic()
-            load(dsn, count, ids)
-            report_seed(count, time.monotonic() - started)
-        connections.close_all()
-        report(args, *measure(args, env, dsn, workdir, token, count))
+        yield dsn, reuse, workdir
     finally:
         with contextlib.suppress(Exception):
             from django.db import connections
@@ -142,28 +141,59 @@ def main():
             _admin_sql(args.admin_url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
 
 
+def manage(env, *command):
+    """Run `manage.py command` on the bench database (in the servers' environment)."""
+    subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *command, "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+
+
+def setup_django(env):
+    """Django in this process, on the bench database, with a signing key for every state
+    (config/wsgi.py refuses to serve without them)."""
+    os.environ.update(env)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    import django
+
+    django.setup()
+    from certification.verification import signing
+
+    for country in STATES:
+        signing.rotate_key(country)
+
+
 def _arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--database", default="mca_bench")
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--duration", type=int, default=20, help="seconds per measured run")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--rounds", type=int, default=2, help="alternating runs per server")
+    bench_arguments(parser, "mca_bench", "redis://127.0.0.1:6379/12")
+    return parser.parse_args()
+
+
+def bench_arguments(parser, database, cache_url):
+    """The options of a benchmark on its own database with gunicorn and wrk: PostgreSQL,
+    the database (default `database`), warm-up, workers, --keep, --reuse and the cache."""
+    parser.add_argument("--admin-url", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default=database)
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of warm-up per server")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--reuse", action="store_true", help="reuse a database kept by --keep (no new load)"
     )
     parser.add_argument(
         "--cache-url",
-        default="redis://127.0.0.1:6379/12",
-        help="the throttles' cache (CACHE_URL), Redis as in production; '' for each "
-        "worker's own memory, the embedded default",
+        default=cache_url,
+        help="the cache (CACHE_URL: the throttles' counters), Redis as in production, "
+        "emptied first; '' for each worker's own memory, the embedded default",
     )
-    return parser.parse_args()
 
 
 def _admin_sql(admin_url, sql, fetch=False):

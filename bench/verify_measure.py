@@ -191,7 +191,8 @@ def run_wrk(port, script, duration, connections, threads, master=None):
     return result
 
 
-def _run_wrk(port, script, duration, connections, threads):
+def wrk_result(port, script, duration, connections, threads):
+    """One wrk run of the Lua script: the numbers of the line "RESULT ..." its done() writes."""
     command = [
         "wrk",
         f"-t{threads}",
@@ -209,7 +210,12 @@ def _run_wrk(port, script, duration, connections, threads):
     if result.returncode != 0 or "RESULT " not in result.stdout:
         raise SystemExit(f"wrk failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
-    requests, micros, status, connect, io_errors, timeouts, p50, p99 = map(int, line.split()[1:])
+    return [int(number) for number in line.split()[1:]]
+
+
+def _run_wrk(port, script, duration, connections, threads):
+    result = wrk_result(port, script, duration, connections, threads)
+    requests, micros, status, connect, io_errors, timeouts, p50, p99 = result
     return {
         "rps": requests / (micros / 1e6),
         "requests": requests,

@@ -2,7 +2,8 @@
 
 ``certificate_number`` gives the bench's numbers (bench/verify_measure.py picks from them);
 ``make_unlogged`` prepares the freshly migrated database; ``accounts`` creates the users and
-the customs token in it (through Django); ``load`` fills it with ``count`` certificates and
+the customs token in it (through Django; ``staff``, the reviewers and the manufacturer alone,
+serves bench/review_queue.py too); ``load`` fills it with ``count`` certificates and
 their producers, products and applications through COPY; ``kept`` reads the token and the
 count back from a database kept by ``--keep``.
 
@@ -144,26 +145,33 @@ def make_unlogged(dsn):
 
 
 def accounts():
-    """(the customs account's API token, {"reviewers": {state: id}, "maker": id}), created
-    through Django in the empty bench database."""
+    """(the customs account's API token, staff()), created through Django in the empty
+    bench database."""
     from rest_framework.authtoken.models import Token
 
+    ids = staff()
+    customs = _account("customs@bench.example", "customs", "KZ")
+    return Token.objects.create(user=customs).key, ids
+
+
+def staff():
+    """{"reviewers": {state: id}, "maker": id}: a reviewer of every state and a
+    manufacturer, created through Django in the empty bench database."""
+    return {
+        "reviewers": {
+            cc: _account(f"reviewer-{cc.lower()}@bench.example", "reviewer", cc).pk for cc in STATES
+        },
+        "maker": _account("maker@bench.example", "manufacturer").pk,
+    }
+
+
+def _account(email, role, state=None):
     from registry.models import User
 
-    def account(email, role, state=None):
-        user = User(email=email, role=role, member_state_id=state, full_name=email)
-        user.set_unusable_password()
-        user.save()
-        return user
-
-    ids = {
-        "reviewers": {
-            cc: account(f"reviewer-{cc.lower()}@bench.example", "reviewer", cc).pk for cc in STATES
-        },
-        "maker": account("maker@bench.example", "manufacturer").pk,
-    }
-    customs = account("customs@bench.example", "customs", "KZ")
-    return Token.objects.create(user=customs).key, ids
+    user = User(email=email, role=role, member_state_id=state, full_name=email)
+    user.set_unusable_password()
+    user.save()
+    return user
 
 
 def kept(dsn):
