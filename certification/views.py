@@ -3,6 +3,7 @@ check tokens against, each state's signed status list, the page a border officer
 scanning the QR code of a certificate (``/verify/{number}/?t={token}``) or by typing its
 number (``/verify/``), and the audit checkpoints with the secretariat's keys."""
 
+import datetime
 import hashlib
 import json
 from urllib.parse import urlencode
@@ -167,11 +168,19 @@ def verify_page(request, number):
         "checked_at": checked_at,
         "country": parsed.country,
         "country_name": country_name(parsed.country),
+        # The verify object's dates are ISO strings (the API's); the page writes them in
+        # the reader's language.
+        "valid_from": _date(found.result["valid_from"]) if found else None,
+        "valid_until": _date(found.result["valid_until"]) if found else None,
         "authority_name": _authority_name(parsed.country) if found else "",
         "status_list_url": reverse("status-list", kwargs={"country": parsed.country}),
         **_form_context(),
     }
     return render(request, "verify/certificate.html", context, status=200 if found else 404)
+
+
+def _date(value):
+    return datetime.date.fromisoformat(value) if value else None
 
 
 def _authority_name(code):

@@ -143,6 +143,9 @@ LANGUAGES = [
     ("az", "Azərbaycanca"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers per language: Django's formats, with ours where it has none (Kazakh),
+# where its own are wrong for the script (Turkmen) or for an international reader (English).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -6,6 +6,7 @@ from datetime import UTC
 
 import pytest
 from django.test import Client
+from django.utils.formats import date_format
 
 from certification.core.numbering import format_number
 from certification.models import Application, Certificate
@@ -13,6 +14,11 @@ from certification.verification import signing
 from certification.workflow import services
 
 S = Application.Status
+
+
+def long(day):
+    """A date as the page writes it in English (config/formats/en: 5 December 2026)."""
+    return date_format(day, "DATE_FORMAT")
 
 
 @pytest.fixture
@@ -79,7 +85,7 @@ def test_valid_certificate_shows_what_it_covers(flow, certificate, web):
     assert response["Cache-Control"].startswith("max-age=0")
     text = _text(response)
     assert "VALID" in text and 'class="status status-valid"' in response.content.decode()
-    assert f"valid until {certificate.valid_until.isoformat()}" in text
+    assert f"valid until {long(certificate.valid_until)}" in text
     for shown in (
         flow.product.name,
         flow.product.hs_code,
@@ -87,7 +93,7 @@ def test_valid_certificate_shows_what_it_covers(flow, certificate, web):
         flow.producer.tax_id,
         flow.state.authority.name,
         certificate.origin_criterion,
-        certificate.valid_from.isoformat(),
+        long(certificate.valid_from),
     ):
         assert shown in text, shown
 
@@ -110,7 +116,7 @@ def test_revoked_shows_at_once_with_date_and_reason(flow, certificate, web):
     html = response.content.decode()
     text = _text(response)
     assert 'class="status status-revoked"' in html and "REVOKED" in text
-    assert f"Revoked by the issuing authority on {_tashkent_today().date().isoformat()}" in text
+    assert f"Revoked by the issuing authority on {long(_tashkent_today().date())}" in text
     assert "Yarn invoices were forged" in text
     assert 'class="status status-valid"' not in html
 
@@ -122,7 +128,7 @@ def test_suspended_shows_date_and_reason(flow, certificate, web):
     response = _page(web, certificate.number)
     text = _text(response)
     assert 'class="status status-suspended"' in response.content.decode() and "SUSPENDED" in text
-    assert f"on {_tashkent_today().date().isoformat()}" in text
+    assert f"on {long(_tashkent_today().date())}" in text
     assert "Factory inspection pending" in text and "NOT in force" in text
 
 
@@ -132,13 +138,13 @@ def test_expired_and_not_yet_valid_say_so_with_the_dates(certificate, web):
         valid_from=today - datetime.timedelta(days=730), valid_until=today - datetime.timedelta(1)
     )
     text = _text(_page(web, certificate.number))
-    assert "EXPIRED" in text and (today - datetime.timedelta(1)).isoformat() in text
+    assert "EXPIRED" in text and long(today - datetime.timedelta(1)) in text
     start = today + datetime.timedelta(days=10)
     Certificate.objects.filter(pk=certificate.pk).update(
         valid_from=start, valid_until=start + datetime.timedelta(days=700)
     )
     text = _text(_page(web, certificate.number))
-    assert "NOT YET VALID" in text and f"comes into force on {start.isoformat()}" in text
+    assert "NOT YET VALID" in text and f"comes into force on {long(start)}" in text
 
 
 def test_unknown_number_says_not_found(db, web):

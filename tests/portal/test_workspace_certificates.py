@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from certification import selectors
 from certification.core import lifecycle
@@ -205,7 +206,7 @@ def test_the_certificate_page_shows_what_it_certifies_and_its_history(reviewing,
     assert certificate.product_snapshot["name"] in page
     assert certificate.producer_snapshot["legal_name"] in page
     assert certificate.producer_snapshot["tax_id"] in page
-    assert certificate.valid_until.isoformat() in page
+    assert date_format(certificate.valid_until, "DATE_FORMAT") in page
     assert f'href="/verify/{certificate.number}/"' in page
     assert f'href="/workspace/applications/{certificate.application_id}/"' in page
     assert f'href="/workspace/producers/{certificate.producer_id}/"' in page

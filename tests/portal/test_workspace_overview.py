@@ -319,7 +319,7 @@ def test_rule_sets_are_listed_with_the_one_in_force_and_a_link_to_edit_them(secr
     assert current.rules.count() > 0
     assert "not yet in force" in row_of(page, f"/admin/registry/ruleset/{upcoming.pk}/change/")
     old_row = row_of(page, f"/admin/registry/ruleset/{old.pk}/change/")
-    assert "ended" in old_row and "2020-01-01 to 2022-12-31" in old_row
+    assert "ended" in old_row and "1 January 2020 to 31 December 2022" in old_row
     # The link is the admin's own change page, which the secretariat's admin account opens.
     assert secretariat.get(f"/admin/registry/ruleset/{current.pk}/change/").status_code == 200
 

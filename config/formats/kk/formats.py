@@ -1,0 +1,12 @@
+# Kazakh (Django ships no formats for it): 5 желтоқсан 2026 ж., 05.12.2026.
+DATE_FORMAT = "j E Y ж."
+DATETIME_FORMAT = "j E Y ж. H:i"
+SHORT_DATE_FORMAT = "d.m.Y"
+SHORT_DATETIME_FORMAT = "d.m.Y H:i"
+TIME_FORMAT = "H:i"
+MONTH_DAY_FORMAT = "j E"
+YEAR_MONTH_FORMAT = "F Y ж."
+FIRST_DAY_OF_WEEK = 1
+DECIMAL_SEPARATOR = ","
+THOUSAND_SEPARATOR = "\xa0"
+NUMBER_GROUPING = 3
