@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Window
+from django.db.models.fields.json import KT
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -279,7 +280,14 @@ def review_queue(user, *, view="waiting", chapter=None, older_than_days=None, st
     applications = (
         policy.applications_visible_to(user)
         .filter(status__in=QUEUE_VIEWS[view])
-        .select_related("producer", "member_state", "reviewer")
+        .select_related("producer")
+        # The list shows two keys of the snapshot: read those, not the whole snapshot
+        # and assessment documents of 50 rows.
+        .annotate(
+            product_name=KT("product_snapshot__name"),
+            product_hs_code=KT("product_snapshot__hs_code"),
+        )
+        .defer("product_snapshot", "assessment", "last_comment", "override_reason")
         .order_by("submitted_at", "id")
     )
     if state:
