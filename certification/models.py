@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from registry import sealing
 from registry.models import MemberState, Producer, Product
 
 
@@ -314,14 +315,16 @@ class OutboxEvent(models.Model):
 class WebhookSubscription(models.Model):
     """An endpoint that receives certificate events, owned by a customs officer, a reviewer
     (their own state's certificates only) or the secretariat. The secret signs every
-    delivery; the API shows it once, in the answer to the subscription, and never again."""
+    delivery; the API shows it once, in the answer to the subscription, and never again.
+    It is stored sealed (registry/sealing.py, SECRETS_KEYS): ``secret`` reads and sets it in
+    the clear, ``sealed_secret`` is what the database holds ("" once deleted)."""
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="webhook_subscriptions"
     )
     url = models.URLField(max_length=500)
     events = models.JSONField(default=list)
-    secret = models.CharField(max_length=128, editable=False)
+    sealed_secret = models.TextField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # Deleting keeps the row (and its delivery log) but stops every pending delivery.
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -331,6 +334,14 @@ class WebhookSubscription(models.Model):
 
     def __str__(self):
         return f"{self.url} ({self.owner_id})"
+
+    @property
+    def secret(self):
+        return sealing.unseal(self.sealed_secret) if self.sealed_secret else ""
+
+    @secret.setter
+    def secret(self, value):
+        self.sealed_secret = sealing.seal(value) if value else ""
 
 
 class Delivery(models.Model):

@@ -17,18 +17,22 @@ app.autodiscover_tasks()
 @worker_init.connect
 @beat_init.connect
 def refuse_to_start_without_signing_keys(**kwargs):
-    """Workers and beat refuse to start without every authority's signing key
-    (docs/operations.md), as the web server does (config/wsgi.py); on the embedded default
-    the missing keys are created. Celery logs and swallows an Exception raised by a signal
-    handler, so the refusal is a SystemExit."""
+    """Workers and beat refuse to start without every authority's signing key, or without
+    SECRETS_KEYS in production (docs/operations.md), as the web server does (config/wsgi.py);
+    on the embedded default the missing keys are created. Celery logs and swallows an
+    Exception raised by a signal handler, so the refusal is a SystemExit."""
     import django
 
     django.setup()
-    from certification.verification.signing import SigningKeyMissing, ensure_keys_present
+    from django.core.exceptions import ImproperlyConfigured
+
+    from certification.verification.signing import ensure_keys_present
+    from registry.sealing import ensure_key_present
 
     try:
         ensure_keys_present()
-    except SigningKeyMissing as error:
+        ensure_key_present()  # SECRETS_KEYS: webhook secrets are sealed with them
+    except ImproperlyConfigured as error:
         # To the real stderr: by beat_init Celery has replaced sys.stderr with a logger.
         print(f"Refusing to start: {error}", file=sys.__stderr__, flush=True)
         raise SystemExit(1) from None

@@ -171,6 +171,16 @@ STORAGES = {
 _SIGNING_KEYS_DIR = env_str("SIGNING_KEYS_DIR")
 SIGNING_KEYS_DIR = Path(_SIGNING_KEYS_DIR) if _SIGNING_KEYS_DIR else VAR_DIR / "keys"
 SIGNING_KEYS_AUTOCREATE = _SIGNING_KEYS_DIR is None
+# New key files are encrypted with this passphrase (PEM, BestAvailableEncryption) when set;
+# files already encrypted need it to be read (docs/operations.md, "Signing keys").
+SIGNING_KEYS_PASSPHRASE = env_str("SIGNING_KEYS_PASSPHRASE")
+
+# Secrets at rest (registry/sealing.py): webhook secrets and authenticator keys are stored
+# encrypted with SECRETS_KEYS (comma-separated Fernet keys; the first encrypts, all decrypt).
+# Without it the embedded default (DEBUG) generates a key into var/secrets.key; otherwise
+# the web server and workers refuse to start.
+SECRETS_KEYS = env_list("SECRETS_KEYS", [])
+SECRETS_KEYS_AUTOCREATE = not SECRETS_KEYS and DEBUG
 
 # Signed status lists (docs/api.md): each state's suspended and revoked certificates at
 # /.well-known/mca-status/{CC}.jws, valid (exp) for STATUS_LIST_VALID_HOURS after they are

@@ -1,4 +1,5 @@
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.factories import (
     CustomsFactory,
@@ -41,6 +42,17 @@ def secretariat(db):
 def _fast_password_hashing(settings):
     # PBKDF2 at production strength costs ~0.3 s per password; tests check behaviour only.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# One key for the whole run: what the tests seal (webhook secrets, authenticator keys) and
+# what a worker they start (tests/certification/test_worker_delivery.py) opens.
+TEST_SECRETS_KEYS = [Fernet.generate_key().decode()]
+
+
+@pytest.fixture(autouse=True)
+def _secrets_sealed_with_a_test_key(settings):
+    settings.SECRETS_KEYS = TEST_SECRETS_KEYS
+    settings.SECRETS_KEYS_AUTOCREATE = False
 
 
 @pytest.fixture(autouse=True)

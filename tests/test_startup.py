@@ -10,13 +10,21 @@ import pytest
 
 from certification.core.numbering import MEMBER_STATES
 from config.celery import refuse_to_start_without_signing_keys
+from tests.conftest import TEST_SECRETS_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _python(code, keys_dir):
-    # SIGNING_KEYS_DIR set = keys are provisioned, never created on first use.
-    env = {**os.environ, "SIGNING_KEYS_DIR": str(keys_dir)}
+def _python(code, keys_dir, **extra):
+    # SIGNING_KEYS_DIR set = keys are provisioned, never created on first use; SECRETS_KEYS
+    # likewise (DEBUG false: the web server refuses to start without it).
+    env = {
+        **os.environ,
+        "SIGNING_KEYS_DIR": str(keys_dir),
+        "SECRETS_KEYS": ",".join(TEST_SECRETS_KEYS),
+        **extra,
+    }
+    env = {name: value for name, value in env.items() if value is not None}
     return subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
@@ -54,3 +62,45 @@ def test_workers_create_missing_keys_on_the_embedded_default(settings, tmp_path)
     settings.SIGNING_KEYS_AUTOCREATE = True
     refuse_to_start_without_signing_keys(sender=None)
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == sorted(MEMBER_STATES)
+
+
+PROVISION = (
+    "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); "
+    "django.setup(); from django.core.management import call_command; "
+    f"[call_command('rotate_signing_key', country=c) for c in {MEMBER_STATES!r}]"
+)
+
+
+def test_production_refuses_to_start_without_secrets_keys(tmp_path):
+    assert _python(PROVISION, tmp_path).returncode == 0
+    production = {"DEBUG": "false", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "registry.example"}
+    refused = _python("import config.wsgi", tmp_path, SECRETS_KEYS=None, **production)
+    assert refused.returncode != 0
+    assert "SecretsKeyMissing" in refused.stderr and "SECRETS_KEYS is not set" in refused.stderr
+    broken = _python("import config.wsgi", tmp_path, SECRETS_KEYS="not-a-key", **production)
+    assert broken.returncode != 0 and "key number 1 is not a Fernet key" in broken.stderr
+    assert "not-a-key" not in broken.stderr  # the value itself is never printed
+    started = _python("import config.wsgi; print('started')", tmp_path, **production)
+    assert started.returncode == 0, started.stderr
+
+
+def test_workers_refuse_to_start_without_secrets_keys(settings, tmp_path, capfd):
+    settings.SIGNING_KEYS_DIR = tmp_path
+    settings.SIGNING_KEYS_AUTOCREATE = True
+    settings.SECRETS_KEYS = []
+    settings.SECRETS_KEYS_AUTOCREATE = False
+    with pytest.raises(SystemExit):
+        refuse_to_start_without_signing_keys(sender=None)
+    assert "Refusing to start: SECRETS_KEYS is not set" in capfd.readouterr().err
+
+
+def test_a_signing_key_others_may_read_is_refused_naming_the_file(tmp_path):
+    assert _python(PROVISION, tmp_path).returncode == 0
+    key = next((tmp_path / "UZ").glob("*.pem"))
+    key.chmod(0o644)
+    refused = _python("import config.wsgi", tmp_path)
+    assert refused.returncode != 0
+    assert f"The key file {key} has mode 0644" in refused.stderr
+    assert f"chmod 600 {key}" in refused.stderr
+    key.chmod(0o600)
+    assert _python("import config.wsgi", tmp_path).returncode == 0

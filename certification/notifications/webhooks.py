@@ -175,7 +175,7 @@ def unsubscribe(*, actor, subscription_id):
         now = timezone.now()
         subscription.deleted_at = now
         subscription.secret = ""
-        subscription.save(update_fields=["deleted_at", "secret"])
+        subscription.save(update_fields=["deleted_at", "sealed_secret"])
         Delivery.objects.filter(subscription=subscription, sent_at=None, failed_at=None).update(
             failed_at=now, lease_until=None, last_error="The subscription was deleted."
         )

@@ -5,6 +5,11 @@ Keys live on disk, never in the database, logs or API responses::
     {SIGNING_KEYS_DIR}/UZ/uz-20260315-1a2b3c4d.pem   PKCS#8 PEM, mode 0600
     {SIGNING_KEYS_DIR}/UZ/active                    the kid that signs new tokens
 
+A key file its group or others may read is refused, naming the file and ``chmod 600``. With
+SIGNING_KEYS_PASSPHRASE set, new key files are encrypted with it (PEM, the best encryption
+``cryptography`` offers) and encrypted files are read with it; files written without it
+are still read as they are.
+
 A state's directory (mode 0700) keeps every key it ever had: the one named in ``active``
 signs, the others are retired but still published in the JWKS so that tokens they signed
 keep verifying. Files are written to a temporary name and renamed, so a reader never sees
@@ -45,6 +50,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext
 
 from certification.core.numbering import MEMBER_STATES
+from registry.sealing import check_private_file
 
 try:  # POSIX; without it only the in-process lock guards first-use key creation.
     import fcntl
@@ -192,13 +198,32 @@ def _public_jwk(kid: str, public_key: Ed25519PublicKey) -> dict:
     return {"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "alg": ALGORITHM, "use": "sig"}
 
 
+def _passphrase() -> bytes | None:
+    passphrase = getattr(settings, "SIGNING_KEYS_PASSPHRASE", None)
+    return passphrase.encode("utf-8") if passphrase else None
+
+
 def _load_key(path: Path, country: str) -> _Key:
     kid = path.stem
+    check_private_file(path)
+    data = path.read_bytes()
+    passphrase = _passphrase()
+    encrypted = b"ENCRYPTED" in data.split(b"\n", 1)[0] or b"Proc-Type: 4,ENCRYPTED" in data
+    if encrypted and passphrase is None:
+        raise ImproperlyConfigured(
+            f"The signing key file {path} is encrypted: set SIGNING_KEYS_PASSPHRASE."
+        )
     try:
-        private_key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        # A key written before the passphrase was set is read as it is.
+        private_key = serialization.load_pem_private_key(
+            data, password=passphrase if encrypted else None
+        )
     except (ValueError, TypeError) as error:
         # Name the file only: the error of a parser could quote what it read.
-        raise ImproperlyConfigured(f"The signing key file {path} cannot be read.") from error
+        problem = " (is SIGNING_KEYS_PASSPHRASE right?)" if encrypted else ""
+        raise ImproperlyConfigured(
+            f"The signing key file {path} cannot be read{problem}."
+        ) from error
     if not isinstance(private_key, Ed25519PrivateKey):
         raise ImproperlyConfigured(f"The signing key file {path} is not an Ed25519 key.")
     public_key = private_key.public_key()
@@ -278,10 +303,13 @@ def _rotate_locked(country: str) -> str:
     kid = _new_kid(country)
     while (directory / f"{kid}.pem").exists():  # 32 random bits; a clash is near impossible
         kid = _new_kid(country)
+    passphrase = _passphrase()
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption(),
     )
     # The key file first, then the pointer: a crash in between leaves an unused key, never an
     # `active` file naming a key that is not there.

@@ -1,5 +1,6 @@
 import base64
 import json
+import re
 import stat
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -397,6 +398,7 @@ def test_a_rotation_by_another_process_is_seen(keys_dir):
         serialization.NoEncryption(),
     )
     (keys_dir / "UZ" / f"{new_kid}.pem").write_bytes(pem)
+    (keys_dir / "UZ" / f"{new_kid}.pem").chmod(0o600)  # a key others may read is refused
     (keys_dir / "UZ" / "new-active").write_text(new_kid)
     (keys_dir / "UZ" / "new-active").replace(keys_dir / "UZ" / "active")
 
@@ -435,3 +437,38 @@ def test_command_refuses_unknown_countries(production_keys):
     with pytest.raises(CommandError, match="UZ, KZ, KG, TJ, TM, AZ"):
         call_command("rotate_signing_key", "--country", "RU")
     assert not production_keys.exists()
+
+
+# --- Key files: their mode, and a passphrase -------------------------------------------------
+
+
+def test_a_key_file_its_group_or_others_may_read_is_refused(keys_dir):
+    signing.rotate_key("UZ")
+    key = next((keys_dir / "UZ").glob("*.pem"))
+    assert key.stat().st_mode & 0o777 == 0o600  # as written
+    key.chmod(0o640)
+    signing._invalidate()
+    with pytest.raises(ImproperlyConfigured, match=rf"chmod 600 {re.escape(str(key))}"):
+        signing.active_key("UZ")
+    key.chmod(0o600)
+    signing._invalidate()
+    assert signing.active_key("UZ")[0] == key.stem
+
+
+def test_with_a_passphrase_new_keys_are_written_encrypted_and_read_with_it(keys_dir, settings):
+    signing.rotate_key("KZ")  # made before the passphrase: still read as it is
+    settings.SIGNING_KEYS_PASSPHRASE = "correct horse battery staple"
+    kid = signing.rotate_key("UZ")
+    pem = (keys_dir / "UZ" / f"{kid}.pem").read_bytes()
+    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    token = signing.sign_claims("UZ", {"iss": "UZ", "sub": "x"})
+    assert signing.verify_token(token)["sub"] == "x"
+    assert signing.active_key("KZ")
+    settings.SIGNING_KEYS_PASSPHRASE = None
+    signing._invalidate()
+    with pytest.raises(ImproperlyConfigured, match="is encrypted: set SIGNING_KEYS_PASSPHRASE"):
+        signing.active_key("UZ")
+    settings.SIGNING_KEYS_PASSPHRASE = "wrong"
+    signing._invalidate()
+    with pytest.raises(ImproperlyConfigured, match="is SIGNING_KEYS_PASSPHRASE right"):
+        signing.active_key("UZ")

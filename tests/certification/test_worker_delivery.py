@@ -199,6 +199,7 @@ def start_worker(queue_name, mail_dir, tmp_path):
         "OUTBOX_SWEEP_SECONDS": "1",
         "BEAT_HEARTBEAT_SECONDS": "1",
         "SIGNING_KEYS_DIR": str(settings.SIGNING_KEYS_DIR),
+        "SECRETS_KEYS": ",".join(settings.SECRETS_KEYS),  # to sign with the webhooks' secrets
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "tests-only-" + "x" * 50,
         "SECURE_SSL_REDIRECT": "false",
         "PYTHONUNBUFFERED": "1",
