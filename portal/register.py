@@ -77,9 +77,9 @@ class SearchForm(forms.AccessibleForm, django_forms.Form):
     )
 
     def setup_fields(self):
-        self.fields["state"].choices = [
-            (s.code, s.name) for s in MemberState.objects.order_by("name")
-        ]
+        self.fields["state"].choices = sorted(
+            ((s.code, s.local_name) for s in MemberState.objects.all()), key=lambda c: c[1]
+        )
         self.fields["section"].choices = [("", _("Any section"))] + [
             (numeral, f"{numeral} · {title}") for numeral, title in sections()
         ]

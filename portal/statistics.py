@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import dateformat
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from certification import statistics
 from portal import charts
+from registry.names import state_name
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,10 @@ def _bar_chart(slug, title, bars, colour=charts.BRAND):
 
 def in_force_by_state(figures):
     title = _("Certificates in force by member state")
-    bars = [charts.Bar(s.name, s.value, str(s.value)) for s in figures.in_force_by_state]
+    bars = [
+        charts.Bar(state_name(s.code, s.name), s.value, str(s.value))
+        for s in figures.in_force_by_state
+    ]
     return Chart(
         slug="in-force-by-state",
         title=title,
@@ -64,7 +69,7 @@ def in_force_by_state(figures):
         ),
         columns=(_("Member state"), _("Certificates in force")),
         csv_header=("code", "member_state", "certificates_in_force"),
-        rows=tuple((s.name, s.value) for s in figures.in_force_by_state),
+        rows=tuple((state_name(s.code, s.name), s.value) for s in figures.in_force_by_state),
         svg=_bar_chart("in-force-by-state", title, bars),
         codes=tuple(s.code for s in figures.in_force_by_state),
     )
@@ -160,9 +165,11 @@ def _days(duration):
 
 def _lead_bar(one):
     if one.median is None:
-        return charts.Bar(one.name, None, _("no approvals"))
+        return charts.Bar(state_name(one.code, one.name), None, _("no approvals"))
     days = _days(one.median)  # the bar as long as the rounded figure written beside it
-    return charts.Bar(one.name, float(days), _("%(days)s days") % {"days": days})
+    return charts.Bar(
+        state_name(one.code, one.name), float(days), _("%(days)s days") % {"days": days}
+    )
 
 
 def lead_time(figures):
@@ -176,10 +183,13 @@ def lead_time(figures):
             "to its approval, for approvals since %(since)s: half of them took less time, "
             "half more."
         )
-        % {"since": f"{figures.lead_time_since:%Y-%m-%d}"},
+        % {"since": date_format(figures.lead_time_since, "DATE_FORMAT")},
         columns=(_("Member state"), _("Approvals"), _("Median days")),
         csv_header=("code", "member_state", "approvals", "median_days"),
-        rows=tuple((one.name, one.approvals, _days(one.median)) for one in figures.lead_time),
+        rows=tuple(
+            (state_name(one.code, one.name), one.approvals, _days(one.median))
+            for one in figures.lead_time
+        ),
         svg=_bar_chart("approval-lead-time", title, bars),
         codes=tuple(one.code for one in figures.lead_time),
     )

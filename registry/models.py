@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from registry import origin
-from registry.names import country_name
+from registry.names import state_name
 from registry.taxids import validate_tax_id
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -40,9 +40,7 @@ class MemberState(models.Model):
     @property
     def local_name(self):
         """The state's name in the active language (pycountry's ISO 3166 translations)."""
-        if (translation.get_language() or "en").startswith("en"):
-            return self.name
-        return country_name(self.code)
+        return state_name(self.code, self.name)
 
 
 class Authority(models.Model):

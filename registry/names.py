@@ -30,3 +30,10 @@ def country_name(code, language=None):
     if translated == name and name != country.name:
         translated = _iso3166(language).gettext(country.name)
     return translated
+
+
+def state_name(code, english_name, language=None):
+    """A member state's name as the registry writes it: its own (English) name in English,
+    else the country's name in the language."""
+    language = (language or translation.get_language() or "en").split("-")[0]
+    return english_name if language == "en" else country_name(code, language)

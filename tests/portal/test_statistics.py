@@ -231,8 +231,8 @@ def assert_the_charts_count(found, now):
         for month in last_months(now)
     ]
     # Approvals since the date the caption gives: the same calendar date a year ago (UTC).
-    since = re.search(r"since (\d{4}-\d{2}-\d{2})", found["approval-lead-time"]["caption"])
-    since = datetime.datetime.fromisoformat(since[1]).replace(tzinfo=UTC)
+    since = re.search(r"since (\d{1,2} \w+ \d{4})", found["approval-lead-time"]["caption"])
+    since = datetime.datetime.strptime(since[1], "%d %B %Y").replace(tzinfo=UTC)
     assert since.date() == lifecycle.add_months(now.astimezone(UTC).date(), -12)
     lead_times = expected_lead_times(since)
     assert found["approval-lead-time"]["rows"] == [
