@@ -17,8 +17,10 @@ Set ``BENCH_VERBOSE=1`` to see how long each step of the load takes.
 
 import base64
 import datetime
+import hashlib
 import json
 import os
+import secrets
 import threading
 import time
 
@@ -147,11 +149,21 @@ def make_unlogged(dsn):
 def accounts():
     """(the customs account's API token, staff()), created through Django in the empty
     bench database."""
-    from rest_framework.authtoken.models import Token
+    from django.utils import timezone
+
+    from registry.models import ApiToken
 
     ids = staff()
     customs = _account("customs@bench.example", "customs", "KZ")
-    return Token.objects.create(user=customs).key, ids
+    key = ApiToken.new_key()
+    ApiToken.objects.create(
+        user=customs,
+        name="bench",
+        prefix=key[: ApiToken.PREFIX_LENGTH],
+        digest=ApiToken.digest_of(key),
+        expires_at=timezone.now() + datetime.timedelta(days=365),
+    )
+    return key, ids
 
 
 def staff():
@@ -175,12 +187,16 @@ def _account(email, role, state=None):
 
 
 def kept(dsn):
-    """(the customs token, the number of certificates) of a database loaded before."""
+    """(a new customs token, the number of certificates) of a database loaded before. Tokens
+    are kept as their SHA-256 only, so each run adds one and uses its key."""
+    token = "mca_" + secrets.token_urlsafe(32)
     with psycopg.connect(dsn) as connection:
-        (token,) = connection.execute(
-            "SELECT t.key FROM authtoken_token t JOIN registry_user u ON u.id = t.user_id"
-            " WHERE u.email = 'customs@bench.example'"
-        ).fetchone()
+        connection.execute(
+            "INSERT INTO registry_apitoken (user_id, name, prefix, digest, created_at, expires_at)"
+            " SELECT id, 'bench', %s, %s, now(), now() + interval '1 year' FROM registry_user"
+            " WHERE email = 'customs@bench.example'",
+            [token[:12], hashlib.sha256(token.encode()).hexdigest()],
+        )
         (count,) = connection.execute("SELECT max(id) FROM certification_certificate").fetchone()
     return token, count
 

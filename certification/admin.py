@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from certification.core import lifecycle
@@ -13,6 +14,9 @@ from certification.models import (
     WebhookSubscription,
 )
 from certification.notifications import dispatch
+from certification.workflow import accounts
+from registry.admin import UserAdmin
+from registry.models import ApiToken, AuthenticatorDevice, User
 
 # --- Notifications: what the secretariat watches (failed deliveries above all) -----------
 
@@ -215,3 +219,64 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_filter = ["action", "target_type"]
     search_fields = ["actor_label", "target_id", "comment"]
     date_hierarchy = "created_at"
+
+
+# --- Accounts: second factor and API tokens (certification/workflow/accounts.py) ----------
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AccountAdmin(UserAdmin):
+    """The accounts, with what the secretariat does about signing in: reset a lost second
+    factor (audited as account.otp_reset), and each account's API token lifetime (Profile;
+    customs officers up to a year)."""
+
+    list_display = [*UserAdmin.list_display, "second_factor"]
+    actions = ["reset_second_factor"]
+
+    def get_queryset(self, request):
+        confirmed = AuthenticatorDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        return super().get_queryset(request).annotate(has_app=Exists(confirmed))
+
+    @admin.display(description=_("second factor"), boolean=True, ordering="has_app")
+    def second_factor(self, user):
+        return user.has_app
+
+    @admin.action(description=_("Reset two-factor sign-in of the selected accounts"))
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            accounts.two_factor_reset(actor=request.user, user_id=user.pk)
+        self.message_user(
+            request,
+            _("%(count)s accounts set up an authenticator app again at their next sign-in.")
+            % {"count": len(queryset)},
+        )
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Every account's API tokens: names, first characters and dates only (the keys are
+    not kept). The secretariat may revoke them (audited as token.revoked)."""
+
+    list_display = ["name", "prefix", "user", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["user__role", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix", "user__email"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+    fields = list_display
+    readonly_fields = list_display
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the selected tokens"), permissions=["change"])
+    def revoke(self, request, queryset):
+        revoked = 0
+        for token in queryset.filter(revoked_at=None):
+            accounts.token_revoke(actor=request.user, token_id=token.pk)
+            revoked += 1
+        self.message_user(request, _("%(count)s tokens revoked.") % {"count": revoked})
+
+    def has_change_permission(self, request, obj=None):
+        # Needed for the action; every field stays read-only.
+        return request.user.is_superuser

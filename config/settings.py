@@ -31,7 +31,8 @@ PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with django-otp's admin site (config/admin.py).
+    "config.apps.RegistryAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,7 +40,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "django_otp",
     "django_filters",
     "portal",
     "drf_spectacular",
@@ -56,7 +57,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session's second factor (django-otp).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Reviewers' and the secretariat's sessions end after SESSION_IDLE_MINUTES unused.
+    "portal.sessions.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -182,6 +187,15 @@ SIGNING_KEYS_PASSPHRASE = env_str("SIGNING_KEYS_PASSPHRASE")
 SECRETS_KEYS = env_list("SECRETS_KEYS", [])
 SECRETS_KEYS_AUTOCREATE = not SECRETS_KEYS and DEBUG
 
+# Accounts (docs/operations.md, "Accounts and sign-in"): API tokens last API_TOKEN_DAYS
+# unless the secretariat allows a customs account longer (up to a year); after a few failed
+# sign-ins from one address for one account each further try waits twice as long, at most
+# LOGIN_DELAY_MAX_SECONDS; reviewers' and the secretariat's sessions end after
+# SESSION_IDLE_MINUTES without a request.
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90, minimum=1, maximum=365)
+LOGIN_DELAY_MAX_SECONDS = env_int("LOGIN_DELAY_MAX_SECONDS", 300, minimum=1, maximum=3600)
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30, minimum=1, maximum=24 * 60)
+
 # Signed status lists (docs/api.md): each state's suspended and revoked certificates at
 # /.well-known/mca-status/{CC}.jws, valid (exp) for STATUS_LIST_VALID_HOURS after they are
 # made, cached by clients for STATUS_LIST_MAX_AGE_SECONDS.
@@ -305,6 +319,8 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 )
 SESSION_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
@@ -340,8 +356,8 @@ CACHES = {
 # The REST API (docs/api.md).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "certification.api.authentication.ApiTokenAuthentication",
+        "certification.api.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "certification.api.pagination.Pagination",

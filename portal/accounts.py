@@ -1,49 +1,62 @@
 """Account pages: sign up (manufacturers), sign in and out, the account's name and
-language, changing and resetting the password. Django's own authentication views do the
-work where they exist; these pages give them the shared design, and sign-in its limits.
+language, changing and resetting the password, signing out everywhere. Django's own
+authentication views do the work where they exist; these pages give them the shared design,
+and sign-in its second step and its limits.
 
-Sign-in is limited per address and per account (THROTTLE_LOGIN, THROTTLE_LOGIN_ACCOUNT),
-counted on every attempt, so guessing one account's password from many addresses is as
-slow as from one. Whatever is wrong, the page says the same thing, and a password reset
-answers the same whether the address has an account or not: no page tells whether an
-email is registered."""
+Sign-in is two steps for an account with an authenticator app (portal/two_factor.py): the
+password, then a code of the app or a recovery code. A reviewer or the secretariat without
+an app is signed in and sent to set one up; nothing of the workspace opens before.
+
+Every attempt, at either step, is held up in three ways (docs/operations.md, "Accounts and
+sign-in"): the growing delay of the account and this address (core/login_guard.py: three
+free failures, then 1, 2, 4 … seconds up to LOGIN_DELAY_MAX_SECONDS), per address
+(THROTTLE_LOGIN) and per account from any address (THROTTLE_LOGIN_ACCOUNT), counted on every
+attempt so that guessing one account's password from many addresses is as slow as from one.
+A browser the account signed in with before (a signed cookie) is exempt from the last: an
+attacker trying a known reviewer's account from elsewhere holds up new browsers for at most
+that hour, never the reviewer's own. Reviewers' and the secretariat's sign-ins and failed
+tries are in the audit trail (certification/workflow/accounts.py).
+
+Whatever is wrong, the page says the same thing, and a password reset answers the same
+whether the address has an account or not: no page tells whether an email is registered."""
 
 import hashlib
+import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import translation
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from certification.api.throttling import AddressThrottle, AuthThrottle, allow_all
+from certification.api.throttling import (
+    AuthThrottle,
+    LoginAccountThrottle,
+    LoginAddressThrottle,
+    allow_all,
+    client_address,
+    sign_in_wait,
+)
+from certification.core import login_guard
 from certification.exceptions import DomainError
-from certification.workflow import services
+from certification.workflow import accounts, services
 from portal import forms
+from portal.sessions import LAST_SEEN
+from portal.two_factor import is_verified, safe_next
+from registry.models import User
 
-
-class LoginAddressThrottle(AddressThrottle):
-    scope = "login"
-
-
-class LoginAccountThrottle(AddressThrottle):
-    """Counts attempts on one account, from wherever they come. The email is hashed: the
-    counter's key holds no address."""
-
-    scope = "login_account"
-
-    def __init__(self, email):
-        super().__init__()
-        self.ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-
-    def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.ident}
+PENDING = "mca_sign_in_pending"  # the account that gave its password, waiting for its code
+PENDING_SECONDS = 300
+KNOWN_COOKIE = "mca_known"  # the accounts this browser signed in with (hashed), signed
+KNOWN_SALT = "portal.accounts.known-browser"
+KNOWN_DAYS = 180
 
 
 class LoginView(auth_views.LoginView):
@@ -53,25 +66,183 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request, *args, **kwargs):
         email = request.POST.get("username", "")
-        throttles = [LoginAddressThrottle(), LoginAccountThrottle(email)]
-        if not allow_all(throttles, request):
+        wait = sign_in_wait(request, email, sign_in_throttles(request, email))
+        if wait:
             form = self.get_form()  # not checked at all: the limit is reached
-            minutes = _minutes_to_wait(throttles)
-            form.add_error(
-                None,
-                ngettext(
-                    "Too many sign-in attempts. Wait %(minutes)d minute and try again.",
-                    "Too many sign-in attempts. Wait %(minutes)d minutes and try again.",
-                    minutes,
-                )
-                % {"minutes": minutes},
-            )
+            form.add_error(None, too_many(wait))
             return self.render_to_response(self.get_context_data(form=form), status=429)
         return super().post(request, *args, **kwargs)
 
+    def form_invalid(self, form):
+        email = form.data.get("username", "")
+        login_guard.failed(email, client_address(self.request))
+        user = User.objects.filter(email__iexact=email.strip()).first() if email else None
+        accounts.sign_in_recorded(
+            user,
+            succeeded=False,
+            step="password",
+            address=client_address(self.request),
+            via="pages",
+        )
+        return super().form_invalid(form)
+
     def form_valid(self, form):
-        response = super().form_valid(form)
-        return _with_language(response, self.request.user.language)
+        user = form.get_user()
+        next_url = self.get_success_url()
+        if accounts.authenticator(user) is not None:
+            # The second step: nothing is signed in until the code.
+            self.request.session[PENDING] = {
+                "user": user.pk,
+                "backend": user.backend,
+                "at": time.time(),
+                "next": next_url,
+            }
+            return redirect("portal:login-code")
+        login(self.request, user)
+        response = with_language(redirect(next_url), user.language)
+        if user.needs_second_factor:
+            # Signed in to set up an app, and nothing else until then.
+            setup = f"{reverse('portal:two-factor-setup')}?{urlencode({'next': next_url})}"
+            response = with_language(redirect(setup), user.language)
+        return signed_in(self.request, user, "password", response)
+
+
+def sign_in_throttles(request, email):
+    """The throttles an attempt counts in: per address; per account unless this browser
+    signed in with the account before."""
+    throttles = [LoginAddressThrottle()]
+    if not is_known_browser(request, email):
+        throttles.append(LoginAccountThrottle(email))
+    return throttles
+
+
+def too_many(wait):
+    if wait < 60:
+        return ngettext(
+            "Too many sign-in attempts. Wait %(seconds)d second and try again.",
+            "Too many sign-in attempts. Wait %(seconds)d seconds and try again.",
+            wait,
+        ) % {"seconds": wait}
+    minutes = round(wait / 60)
+    return ngettext(
+        "Too many sign-in attempts. Wait %(minutes)d minute and try again.",
+        "Too many sign-in attempts. Wait %(minutes)d minutes and try again.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def signed_in(request, user, step, response):
+    """The whole sign-in went through: clear the delay, audit it, remember this browser."""
+    address = client_address(request)
+    login_guard.succeeded(user.email, address)
+    accounts.sign_in_recorded(user, succeeded=True, step=step, address=address, via="pages")
+    remember_browser(request, response, user.email)
+    request.session[LAST_SEEN] = int(time.time())  # the idle time counts from here
+    return response
+
+
+def _pending(request):
+    """(the account waiting for its code, the page after it), or (None, None)."""
+    pending = request.session.get(PENDING)
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        request.session.pop(PENDING, None)
+        return None, None
+    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is not None:
+        user.backend = pending["backend"]
+    return user, pending["next"]
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request):
+    """The sign-in's second step: a code of the app, or a recovery code. Also for a
+    signed-in account whose session its app has not confirmed yet."""
+    user, next_url = _pending(request)
+    signing_in = user is not None
+    if not signing_in:
+        user = request.user
+        if not user.is_authenticated or is_verified(user) or not accounts.authenticator(user):
+            return redirect("portal:login")
+        next_url = safe_next(request)
+    form = forms.CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        wait = sign_in_wait(request, user.email, sign_in_throttles(request, user.email))
+        if wait:
+            form = forms.CodeForm()
+            form.add_error(None, too_many(wait))
+            status = 429
+        elif form.is_valid():
+            device = accounts.verify_code(user, form.cleaned_data["code"])
+            if device is not None:
+                return _second_step_passed(request, user, device, signing_in, next_url)
+            login_guard.failed(user.email, client_address(request))
+            accounts.sign_in_recorded(
+                user,
+                succeeded=False,
+                step="second_factor",
+                address=client_address(request),
+                via="pages",
+            )
+            form.add_error(
+                "code", _("That code is not right. Type the six digits the app shows now.")
+            )
+        status = 400 if status == 200 else status
+    context = {"form": form, "next": next_url, "signing_in": signing_in}
+    return render(request, "portal/accounts/login_code.html", context, status=status)
+
+
+def _second_step_passed(request, user, device, signing_in, next_url):
+    if signing_in:
+        login(request, user, backend=user.backend)
+        request.session.pop(PENDING, None)
+    accounts.verified_in_session(request, device)
+    if device.recovery_code_used:
+        left = device.recovery_codes.count()
+        messages.warning(
+            request,
+            ngettext(
+                "You signed in with a recovery code; %(count)d is left. Make new ones on "
+                "your account's two-factor page.",
+                "You signed in with a recovery code; %(count)d are left. Make new ones on "
+                "your account's two-factor page.",
+                left,
+            )
+            % {"count": left},
+        )
+    response = with_language(redirect(next_url), user.language)
+    return signed_in(request, user, "second_factor", response)
+
+
+# --- A browser the account signed in with before ------------------------------------------
+
+
+def _account_mark(email):
+    return hashlib.sha256(f"known-browser:{email.strip().lower()}".encode()).hexdigest()[:16]
+
+
+def _known_marks(request):
+    value = request.get_signed_cookie(KNOWN_COOKIE, default="", salt=KNOWN_SALT)
+    return [mark for mark in value.split(",") if mark]
+
+
+def is_known_browser(request, email):
+    return _account_mark(email) in _known_marks(request)
+
+
+def remember_browser(request, response, email):
+    """Mark this browser as one the account signed in with (the last five accounts)."""
+    mark = _account_mark(email)
+    marks = [mark] + [other for other in _known_marks(request) if other != mark][:4]
+    response.set_signed_cookie(
+        KNOWN_COOKIE,
+        ",".join(marks),
+        salt=KNOWN_SALT,
+        max_age=KNOWN_DAYS * 24 * 3600,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 class LogoutView(auth_views.LogoutView):
@@ -81,6 +252,22 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         messages.success(request, _("You are signed out."))
         return response
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request):
+    """End every session of the account, this one included; API tokens stay."""
+    accounts.sign_out_everywhere(actor=request.user)
+    logout(request)
+    messages.success(
+        request,
+        _(
+            "You are signed out everywhere: on every browser and device. Your API tokens "
+            "still work."
+        ),
+    )
+    return redirect("portal:login")
 
 
 @require_http_methods(["GET", "POST"])
@@ -131,14 +318,9 @@ def account(request):
             language = form.cleaned_data["language"]
             with translation.override(language):
                 messages.success(request, _("Your account is saved."))
-            return _with_language(redirect("portal:account"), language)
+            return with_language(redirect("portal:account"), language)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "portal/accounts/account.html", {"form": form}, status=status)
-
-
-def _minutes_to_wait(throttles):
-    waits = [throttle.wait() for throttle in throttles if hasattr(throttle, "current")]
-    return max(1, round(max(waits, default=60) / 60))
 
 
 def _supported(language):
@@ -146,7 +328,7 @@ def _supported(language):
     return language if language in codes else settings.LANGUAGE_CODE
 
 
-def _with_language(response, language):
+def with_language(response, language):
     """Serve the pages in the account's language from now on (as set_language does)."""
     response.set_cookie(
         settings.LANGUAGE_COOKIE_NAME,

@@ -24,15 +24,16 @@ def _certificate(user, number):
     return certificate
 
 
-def qr_svg(url):
-    """The QR code of the verification URL as inline SVG (what the PDF prints too)."""
+def qr_svg(url, title=None):
+    """The QR code of the verification URL as inline SVG (what the PDF prints too); of
+    another address (an authenticator's key) with another title."""
     svg = segno.make(url, error="m").svg_inline(
         scale=4,
         border=4,
         dark="#1b1f23",
         light="#ffffff",
         omitsize=True,
-        title=_("QR code of the certificate's verification page"),
+        title=title or _("QR code of the certificate's verification page"),
     )
     return mark_safe(svg)  # noqa: S308 (segno's own markup, no user text in it)
 

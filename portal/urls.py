@@ -1,6 +1,16 @@
 from django.urls import path
 
-from portal import accounts, applications, certificates, dashboard, imports, producers, products
+from portal import (
+    accounts,
+    applications,
+    certificates,
+    dashboard,
+    imports,
+    producers,
+    products,
+    tokens,
+    two_factor,
+)
 
 app_name = "portal"
 
@@ -72,8 +82,24 @@ urlpatterns = [
     ),
     path("account/signup/", accounts.signup, name="signup"),
     path("account/login/", accounts.LoginView.as_view(), name="login"),
+    path("account/login/code/", accounts.login_code, name="login-code"),
     path("account/logout/", accounts.LogoutView.as_view(), name="logout"),
     path("account/", accounts.account, name="account"),
+    path(
+        "account/sign-out-everywhere/",
+        accounts.sign_out_everywhere,
+        name="sign-out-everywhere",
+    ),
+    path("account/two-factor/", two_factor.overview, name="two-factor"),
+    path("account/two-factor/setup/", two_factor.setup, name="two-factor-setup"),
+    path(
+        "account/two-factor/recovery-codes/",
+        two_factor.recovery_codes,
+        name="two-factor-recovery-codes",
+    ),
+    path("account/two-factor/turn-off/", two_factor.turn_off, name="two-factor-off"),
+    path("account/tokens/", tokens.token_list, name="tokens"),
+    path("account/tokens/<int:token_id>/revoke/", tokens.token_revoke, name="token-revoke"),
     path("account/password/", accounts.PasswordChangeView.as_view(), name="password-change"),
     path("account/password/reset/", accounts.PasswordResetView.as_view(), name="password-reset"),
     path(

@@ -23,13 +23,15 @@ from certification import selectors
 from certification.core import policy
 from certification.exceptions import PermissionDenied as DomainPermissionDenied
 from certification.notifications import dispatch
+from portal.two_factor import second_factor_redirect
 
 # The value of the "all" form's field: every failed delivery.
 ALL = "all"
 
 
 def secretariat_required(view):
-    """Signed in as the secretariat (policy.ensure_secretariat), else 403."""
+    """Signed in as the secretariat (policy.ensure_secretariat), else 403; in a session its
+    authenticator app confirmed (portal/two_factor.py)."""
 
     @login_required
     @wraps(view)
@@ -38,7 +40,7 @@ def secretariat_required(view):
             policy.ensure_secretariat(request.user)
         except DomainPermissionDenied as error:
             raise PermissionDenied(error.message) from error
-        return view(request, *args, **kwargs)
+        return second_factor_redirect(request) or view(request, *args, **kwargs)
 
     return wrapped
 

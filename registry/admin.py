@@ -36,7 +36,10 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "full_name"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Profile"), {"fields": ("full_name", "role", "member_state", "language")}),
+        (
+            _("Profile"),
+            {"fields": ("full_name", "role", "member_state", "language", "api_token_days")},
+        ),
         (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},

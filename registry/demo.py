@@ -6,11 +6,23 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from registry.models import Material, MemberState, Producer, ProducerMembership, Product, User
+from registry.models import (
+    AuthenticatorDevice,
+    Material,
+    MemberState,
+    Producer,
+    ProducerMembership,
+    Product,
+    User,
+)
 from registry.taxids import example_tax_id
 
 DEMO_PASSWORD = "demo-Registry-2026"
 DEMO_DOMAIN = "demo.mca.example"
+# The demo officials' authenticator key, printed by seed_demo for anyone to use: only ever
+# enrolled on the embedded default (DEBUG), never where the registry is for real.
+DEMO_TOTP_KEY = b"made-in-central-asia"
+DEMO_TOTP_KEY_BASE32 = "NVQWIZJNNFXC2Y3FNZ2HEYLMFVQXG2LB"
 
 # (state, legal name, trade name, kind, address, products)
 # product: (name, hs, price, currency, steps, materials[(description, hs, origin, value)])
@@ -286,9 +298,19 @@ def _account(email, role, *, full_name, state=None, staff=False):
     return user
 
 
+def _enrol_demo_authenticator(user):
+    """The demo key as the account's authenticator app, unless it has one."""
+    if not AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists():
+        device = AuthenticatorDevice(user=user, name="Demo authenticator", confirmed=True)
+        device.key = DEMO_TOTP_KEY
+        device.save()
+
+
 @transaction.atomic
-def seed_demo():
-    """Create the demo accounts, producers and products; return [(role, email, detail)]."""
+def seed_demo(*, demo_second_factor=False):
+    """Create the demo accounts, producers and products; return [(role, email, detail)].
+    With `demo_second_factor` (the embedded default only) the reviewers and the
+    secretariat get DEMO_TOTP_KEY as their authenticator app."""
     logins = []
     states = {s.code: s for s in MemberState.objects.all()}
     user = _account(
@@ -298,6 +320,7 @@ def seed_demo():
         staff=True,
     )
     logins.append(("secretariat", user.email, "admin at /admin/"))
+    officials = [user]
     for code, state in states.items():
         cc = code.lower()
         user = _account(
@@ -307,6 +330,7 @@ def seed_demo():
             state=state,
         )
         logins.append(("reviewer", user.email, state.name))
+        officials.append(user)
         user = _account(
             f"customs-{cc}@{DEMO_DOMAIN}",
             User.Role.CUSTOMS,
@@ -314,6 +338,9 @@ def seed_demo():
             state=state,
         )
         logins.append(("customs", user.email, state.name))
+    if demo_second_factor:
+        for user in officials:
+            _enrol_demo_authenticator(user)
 
     for index, (code, legal, trade, kind, address, products) in enumerate(PRODUCERS):
         state = states[code]

@@ -5,15 +5,18 @@ docs/origin-rules.md)."""
 from decimal import Decimal
 
 import pycountry
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from registry import origin
+from registry.credentials import ApiToken, AuthenticatorDevice, RecoveryCode  # noqa: F401
 from registry.names import state_name
 from registry.taxids import validate_tax_id
 
@@ -99,6 +102,10 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **extra)
 
 
+# The longest an API token may last: the secretariat may allow it to customs officers.
+API_TOKEN_MAX_DAYS = 365
+
+
 class User(AbstractUser):
     """An account, logged in by email. Reviewers and customs officers belong to a member
     state; manufacturers act for the producers they are members of."""
@@ -128,6 +135,19 @@ class User(AbstractUser):
         related_name="members",
         blank=True,
     )
+    api_token_days = models.PositiveSmallIntegerField(
+        _("API token lifetime (days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "The longest a new API token of this account may last. Empty: the registry's "
+            "default (API_TOKEN_DAYS, 90 days). Only customs officers may be given more, "
+            "up to 365 days."
+        ),
+    )
+    # Changed by "sign out everywhere": part of the hash every session of the account
+    # carries, so all of them end at once (_get_session_auth_hash).
+    session_salt = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -145,9 +165,44 @@ class User(AbstractUser):
     def get_short_name(self):
         return self.full_name or self.email
 
+    @property
+    def needs_second_factor(self):
+        """Reviewers and the secretariat act only after a second factor."""
+        return self.role in SECOND_FACTOR_ROLES
+
+    @property
+    def token_days(self):
+        """The longest a new API token of this account may last, in days."""
+        return self.api_token_days or settings.API_TOKEN_DAYS
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash of the password, which a session must match to stay signed in,
+        # with the account's session salt once "sign out everywhere" has set one.
+        if not self.session_salt:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "registry.User.session_salt",
+            f"{self.password}:{self.session_salt}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     def clean(self):
         super().clean()
         self.email = (self.email or "").lower()
+        if self.api_token_days is not None:
+            customs = self.role == self.Role.CUSTOMS
+            longest = API_TOKEN_MAX_DAYS if customs else settings.API_TOKEN_DAYS
+            if not 1 <= self.api_token_days <= longest:
+                raise ValidationError(
+                    {
+                        "api_token_days": gettext(
+                            "From 1 to %(days)d days for this account (only customs officers "
+                            "may have tokens of up to %(most)d days)."
+                        )
+                        % {"days": longest, "most": API_TOKEN_MAX_DAYS}
+                    }
+                )
         needs_state = self.role in (self.Role.REVIEWER, self.Role.CUSTOMS)
         if needs_state and not self.member_state_id:
             raise ValidationError(
@@ -165,6 +220,10 @@ class User(AbstractUser):
                     )
                 }
             )
+
+
+# The roles that act for a state or for the whole region: they sign in with a second factor.
+SECOND_FACTOR_ROLES = (User.Role.REVIEWER, User.Role.SECRETARIAT)
 
 
 class HSCode(models.Model):

@@ -56,6 +56,26 @@ def _secrets_sealed_with_a_test_key(settings):
 
 
 @pytest.fixture(autouse=True)
+def _officials_confirm_their_second_factor(monkeypatch):
+    """force_login of a reviewer or the secretariat also confirms the session with an
+    authenticator app (made for the occasion), as the sign-in's second step does, so that
+    tests of the workspace and the admin test what they test. The tests of the second
+    factor itself pass second_factor=False."""
+    from django.test import Client
+
+    from tests.credentials import confirm_session
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None, second_factor=True):
+        original(self, user, backend)
+        if second_factor and getattr(user, "needs_second_factor", False):
+            confirm_session(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
 def _signing_keys_in_a_temporary_folder(settings, tmp_path_factory):
     # One folder for the session: keys are created on first use (embedded default) and
     # never land in the working tree's var/.

@@ -88,3 +88,71 @@ def test_session_callers_need_csrf_for_writes(client, manufacturer):
     assert "CSRF" in response.json()["error"]["message"]
     assert strict.get("/api/v1/producers/").status_code == 200
     assert Product.objects.count() == 0
+
+
+# --- The admin opens only in a session an authenticator app confirmed ---------------------
+
+
+def test_the_admin_needs_the_second_factor(client, secretariat):
+    from tests.credentials import current_code, enrolled
+
+    secretariat.is_staff = secretariat.is_superuser = True
+    secretariat.save()
+    client.force_login(secretariat, second_factor=False)
+    response = client.get("/admin/certification/application/")
+    assert response.status_code == 302
+    # The admin's sign-in is the registry's second step (no app yet: set one up), and back.
+    response = client.get(response["Location"])
+    assert response["Location"] == (
+        "/account/two-factor/setup/?next=%2Fadmin%2Fcertification%2Fapplication%2F"
+    )
+    enrolled(secretariat)
+    response = client.get("/admin/login/?next=/admin/")
+    assert response["Location"] == "/account/login/code/?next=%2Fadmin%2F"
+    client.post("/account/login/code/", {"code": current_code(secretariat), "next": "/admin/"})
+    assert client.get("/admin/certification/application/").status_code == 200
+
+
+def test_signed_out_the_admin_sends_to_the_registrys_sign_in(client):
+    response = client.get("/admin/", follow=True)
+    assert response.redirect_chain[-1][0] == "/account/login/?next=%2Fadmin%2F"
+
+
+def test_the_secretariat_resets_a_second_factor_in_the_admin_audited(staff_client):
+    from certification.models import AuditEvent
+    from registry.models import AuthenticatorDevice
+    from tests.credentials import enrolled
+    from tests.factories import ReviewerFactory
+
+    reviewer = ReviewerFactory()
+    enrolled(reviewer)
+    listing = staff_client.get("/admin/registry/user/")
+    assert listing.status_code == 200 and "second factor" in listing.content.decode().lower()
+    staff_client.post(
+        "/admin/registry/user/",
+        {"action": "reset_second_factor", "_selected_action": [reviewer.pk]},
+    )
+    assert not AuthenticatorDevice.objects.filter(user=reviewer).exists()
+    event = AuditEvent.objects.get(action="account.otp_reset")
+    assert event.target_id == str(reviewer.pk)
+
+
+def test_the_secretariat_revokes_tokens_and_sets_a_customs_lifetime_in_the_admin(staff_client):
+    from django.utils import timezone
+
+    from registry.models import ApiToken
+    from tests.credentials import api_key
+    from tests.factories import CustomsFactory
+
+    customs = CustomsFactory()
+    key = api_key(customs)
+    token = ApiToken.objects.get()
+    page = staff_client.get("/admin/registry/apitoken/").content.decode()
+    assert token.prefix in page and key not in page
+    staff_client.post(
+        "/admin/registry/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    token.refresh_from_db()
+    assert token.revoked_at is not None and token.revoked_at <= timezone.now()
+    change = staff_client.get(f"/admin/registry/user/{customs.pk}/change/").content.decode()
+    assert 'name="api_token_days"' in change

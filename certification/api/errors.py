@@ -73,7 +73,9 @@ def exception_handler(exc, context):
             error_body("server_error", _("Something went wrong on our side; it was logged.")),
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
-    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    code = getattr(exc, "error_code", None) or next(
+        (c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error"
+    )
     if isinstance(exc, exceptions.ValidationError):
         fields = normalise_fields(
             exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}

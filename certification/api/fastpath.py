@@ -8,7 +8,8 @@ itself costs. VerifyFastPath wraps the WSGI application (config/wsgi.py) and ans
 request itself when it can say exactly what the API would say:
 
 - the token, the account behind it and the certificate come in one prepared query
-  (lookup.fetch_for_token);
+  (lookup.fetch_for_token: the key hashed here, the token in force, the account active and,
+  for a reviewer or the secretariat, with a confirmed second factor, all in its WHERE);
 - the same policy (policy.can_verify_certificates) and the same throttles as the view
   (VerifyView.throttle_classes), judged at once and counted once (throttling.allow_all);
 - Django's own SecurityMiddleware (the HTTPS redirect, HSTS and the other security
@@ -18,9 +19,10 @@ request itself when it can say exactly what the API would say:
   language) and the same headers, which tests compare with the full stack's.
 
 Everything else goes to Django untouched and is answered there: no or another kind of
-credentials (a browser session), an unknown token, an inactive account, a role that may not
-verify, a malformed or mistyped number, a throttled caller, a Host not allowed, an HTTPS
-redirect, any other method or path, and any error on the way. Those answers are rare and
+credentials (a browser session), an unknown, revoked or expired token, an inactive account,
+a reviewer or the secretariat without a second factor, a role that may not verify, a
+malformed or mistyped number, a throttled caller, a Host not allowed, an HTTPS redirect, any
+other method or path, and any error on the way. Those answers are rare and
 carry the full stack's error handling; the short way counts nothing before it is sure to
 answer, so nothing is counted twice.
 
@@ -66,7 +68,10 @@ WRITTEN_AGAINST_MIDDLEWARE = (
     "django.middleware.common.CommonMiddleware",  # the Host check done here
     "django.middleware.csrf.CsrfViewMiddleware",  # GET with a token: nothing to check
     "django.contrib.auth.middleware.AuthenticationMiddleware",  # the token is the account
+    "django_otp.middleware.OTPMiddleware",  # a session's second factor: token callers have
+    # none; the query's WHERE asks a reviewer's or the secretariat's account for one
     "django.contrib.messages.middleware.MessageMiddleware",  # no messages in the API
+    "portal.sessions.IdleTimeoutMiddleware",  # sessions only: token callers have none
     "django.middleware.clickjacking.XFrameOptionsMiddleware",  # its header added here
 )
 WRITTEN_AGAINST_RECEIVERS = {

@@ -27,10 +27,32 @@ class ErrorSerializer(serializers.Serializer):
 class TokenRequestSerializer(serializers.Serializer):
     email = serializers.EmailField()
     password = serializers.CharField(trim_whitespace=False)
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=40,
+        help_text="The six-digit code of the account's authenticator app (or a recovery "
+        "code): required for reviewers and the secretariat, and for any account that set "
+        "up an app.",
+    )
+    name = serializers.CharField(
+        required=False, max_length=100, help_text='The new token\'s name; "API" if left out.'
+    )
+    days = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        help_text="How many days the token lasts; at most, and by default, the account's "
+        "token lifetime (90 days unless the secretariat set a customs account's longer).",
+    )
 
 
 class TokenResponseSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="The key: in this answer only.")
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The key's first characters, as lists show it.")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
 
 
 class RegisterSerializer(serializers.Serializer):

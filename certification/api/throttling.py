@@ -22,6 +22,7 @@ only when every one lets it through: the short way of the verify endpoint
 counts it exactly as on every other endpoint."""
 
 import functools
+import hashlib
 import math
 import os
 import threading
@@ -29,6 +30,7 @@ import threading
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from certification.core import login_guard
 from registry.models import User
 
 
@@ -235,3 +237,45 @@ class TokenThrottle(SlidingWindowThrottle):
 
 class AuthThrottle(AddressThrottle):
     scope = "auth"
+
+
+# --- Signing in (the pages' sign-in and the API's auth/token/) ----------------------------
+
+
+class LoginAddressThrottle(AddressThrottle):
+    """Sign-in attempts from one address, whatever the account (THROTTLE_LOGIN)."""
+
+    scope = "login"
+
+
+class LoginAccountThrottle(AddressThrottle):
+    """Counts attempts on one account, from wherever they come (THROTTLE_LOGIN_ACCOUNT). The
+    email is hashed: the counter's key holds no address."""
+
+    scope = "login_account"
+
+    def __init__(self, email):
+        super().__init__()
+        self.ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.ident}
+
+
+def sign_in_wait(request, email, throttles):
+    """Seconds to wait before this sign-in attempt may be checked, or 0: it may, and it is
+    counted by `throttles`. First the growing delay of the account and this address
+    (core/login_guard.py, which counts failures only, through its own calls), then the
+    throttles, judged and counted together."""
+    delayed = login_guard.wait_seconds(email, client_address(request))
+    if delayed:
+        return delayed
+    if allow_all(throttles, request):
+        return 0
+    waits = [throttle.wait() for throttle in throttles if hasattr(throttle, "current")]
+    return math.ceil(max(waits, default=60))
+
+
+def client_address(request):
+    """The address the throttles count a request by (TRUSTED_PROXIES hops back)."""
+    return AddressThrottle().get_ident(request)

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from certification.api import verify, views, webhooks
+from certification.api import tokens, verify, views, webhooks
 
 app_name = "api"
 
@@ -13,6 +13,7 @@ router.register("applications", views.ApplicationViewSet, basename="application"
 router.register("certificates", views.CertificateViewSet, basename="certificate")
 router.register("member-states", views.MemberStateViewSet, basename="member-state")
 router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
+router.register("auth/tokens", tokens.ApiTokenViewSet, basename="api-token")
 
 urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),

@@ -16,7 +16,6 @@ import json
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -26,70 +25,21 @@ from drf_spectacular.utils import (
     extend_schema,
 )
 from rest_framework import serializers
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from certification.api.authentication import ApiTokenAuthentication, VerifiedSessionAuthentication
 from certification.api.serializers import ErrorSerializer
 from certification.api.views import errors
 from certification.core import policy
 from certification.core.numbering import EXAMPLE, InvalidNumber
 from certification.exceptions import ValidationFailed
 from certification.verification import lookup
-from registry.models import User
 
 STATUSES = ["valid", "not_yet_valid", "expired", "suspended", "revoked"]
-
-
-class PreparedTokenAuthentication(TokenAuthentication):
-    """DRF's token authentication, same rules and messages (an unknown key or an inactive
-    account is a 401), with the lookup of the token's account as one prepared statement
-    instead of an ORM query built, compiled and planned anew on every call: on the
-    verification endpoints it was the largest cost of a request after the network."""
-
-    def authenticate_credentials(self, key):
-        user = _user_for_token(key)
-        if user is None:
-            raise AuthenticationFailed(_("Invalid token."))
-        if not user.is_active:
-            raise AuthenticationFailed(_("User inactive or deleted."))
-        return user, Token(key=key, user=user)
-
-
-class PreparedTokenScheme(OpenApiAuthenticationExtension):
-    """In the schema, the same `tokenAuth` scheme as DRF's TokenAuthentication (which
-    defines it): to a client nothing differs."""
-
-    target_class = PreparedTokenAuthentication
-    name = []
-
-    def get_security_requirement(self, auto_schema):
-        return {"tokenAuth": []}
-
-    def get_security_definition(self, auto_schema):
-        return []
-
-
-def _user_for_token(key):
-    rows = lookup.query(_TOKEN_SQL, [key])
-    if not rows:
-        return None
-    fields = [field.attname for field in User._meta.concrete_fields]
-    return User.from_db(lookup.DATABASE, fields, rows[0])
-
-
-_TOKEN_SQL = "SELECT {columns} FROM {user} u JOIN {token} t ON t.user_id = u.{pk} WHERE t.key = %s"
-_TOKEN_SQL = _TOKEN_SQL.format(
-    columns=", ".join(f"u.{field.column}" for field in User._meta.concrete_fields),
-    user=User._meta.db_table,
-    token=Token._meta.db_table,
-    pk=User._meta.pk.column,
-)
 
 
 class JSONOnly(DefaultContentNegotiation):
@@ -217,7 +167,7 @@ _INVALID_NUMBER_RESPONSE = OpenApiResponse(
 
 
 class VerifyView(APIView):
-    authentication_classes = [PreparedTokenAuthentication, SessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, VerifiedSessionAuthentication]
     permission_classes = [IsAuthenticated, CanVerify]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnly
@@ -257,7 +207,7 @@ class VerifyView(APIView):
 
 
 class VerifyBulkView(APIView):
-    authentication_classes = [PreparedTokenAuthentication, SessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, VerifiedSessionAuthentication]
     permission_classes = [IsAuthenticated, CanVerify]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONOnly

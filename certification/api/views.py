@@ -17,8 +17,8 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -27,13 +27,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from certification.api import serializers as s
-from certification.api.throttling import AddressThrottle, AuthThrottle
-from certification.core import policy
+from certification.api.authentication import SecondFactorRequired
+from certification.api.throttling import (
+    AddressThrottle,
+    AuthThrottle,
+    LoginAccountThrottle,
+    client_address,
+    sign_in_wait,
+)
+from certification.core import login_guard, policy
 from certification.documents import store
-from certification.exceptions import NotFound, ValidationFailed
+from certification.exceptions import DomainError, NotFound, ValidationFailed
 from certification.models import Application
-from certification.workflow import services
-from registry.models import Material, MemberState
+from certification.workflow import accounts, services
+from registry.models import Material, MemberState, User
 from registry.selectors import product_assessment
 
 
@@ -63,38 +70,101 @@ ID_PATTERN = r"[0-9]{1,18}"
 # --- Auth ----------------------------------------------------------------------------------
 
 
+class OtpRequired(DomainError):
+    status = 401
+    code = "otp_required"
+
+
 class TokenView(APIView):
+    """Email and password (and the authenticator's code where the account has or needs
+    one) for a new named API token. Held up per address (THROTTLE_AUTH), per account
+    (THROTTLE_LOGIN_ACCOUNT) and by the growing delay of the account and this address, as
+    the sign-in page (certification/core/login_guard.py)."""
+
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [AuthThrottle]
 
     @extend_schema(
         request=s.TokenRequestSerializer,
-        responses={200: s.TokenResponseSerializer, **errors(400, 429)},
+        responses={
+            200: s.TokenResponseSerializer,
+            **errors(400, 429),
+            401: OpenApiResponse(
+                s.ErrorSerializer,
+                description="`otp_required`: the account signs in with a second factor; "
+                "send its code as `otp`.",
+            ),
+            403: OpenApiResponse(
+                s.ErrorSerializer,
+                description="`second_factor_required`: a reviewer or the secretariat without "
+                "an authenticator app sets one up on the pages first.",
+            ),
+        },
         examples=[
             OpenApiExample(
                 "Log in",
-                value={"email": "reviewer-uz@demo.mca.example", "password": "demo-Registry-2026"},
+                value={
+                    "email": "reviewer-uz@demo.mca.example",
+                    "password": "demo-Registry-2026",
+                    "otp": "123456",
+                    "name": "Review tooling",
+                },
                 request_only=True,
             )
         ],
-        summary="Exchange email and password for an API token",
+        summary="Exchange email, password and one-time code for a new API token",
     )
     def post(self, request):
         data = s.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(
-            request,
-            email=data.validated_data["email"].lower(),
-            password=data.validated_data["password"],
-        )
+        email = data.validated_data["email"].lower()
+        wait = sign_in_wait(request, email, [LoginAccountThrottle(email)])
+        if wait:
+            raise Throttled(wait)
+        user = authenticate(request, email=email, password=data.validated_data["password"])
         if user is None:
+            self.failed(request, email, User.objects.filter(email=email).first(), "password")
             message = _("Email or password is wrong.")
             raise ValidationFailed(
                 message, code="invalid_credentials", fields={"non_field_errors": [message]}
             )
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        if accounts.authenticator(user) is not None:
+            otp = data.validated_data.get("otp")
+            if not otp:
+                raise OtpRequired(
+                    _("This account signs in with a second factor: send its code as otp.")
+                )
+            if accounts.verify_code(user, otp) is None:
+                self.failed(request, email, user, "second_factor")
+                message = _("The one-time code is not right.")
+                raise ValidationFailed(message, code="invalid_otp", fields={"otp": [message]})
+        elif user.needs_second_factor:
+            raise SecondFactorRequired()
+        address = client_address(request)
+        login_guard.succeeded(email, address)
+        accounts.sign_in_recorded(user, succeeded=True, step="token", address=address, via="api")
+        token, key = accounts.token_issue(
+            actor=user,
+            name=data.validated_data.get("name") or "API",
+            days=data.validated_data.get("days"),
+        )
+        return Response(
+            {
+                "token": key,
+                "id": token.pk,
+                "name": token.name,
+                "prefix": token.prefix,
+                "created_at": token.created_at,
+                "expires_at": token.expires_at,
+            }
+        )
+
+    @staticmethod
+    def failed(request, email, user, step):
+        address = client_address(request)
+        login_guard.failed(email, address)
+        accounts.sign_in_recorded(user, succeeded=False, step=step, address=address, via="api")
 
 
 class RegisterView(APIView):

@@ -31,14 +31,21 @@ from zoneinfo import ZoneInfo
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from rest_framework.authtoken.models import Token
 
 from certification.core import lifecycle
 from certification.core.numbering import InvalidNumber, parse_number
 from certification.exceptions import NotFound
 from certification.models import Certificate
 from certification.verification import signing
-from registry.models import Authority, MemberState, Producer, User
+from registry.models import (
+    SECOND_FACTOR_ROLES,
+    ApiToken,
+    AuthenticatorDevice,
+    Authority,
+    MemberState,
+    Producer,
+    User,
+)
 
 __all__ = [
     "MAX_BULK",
@@ -52,6 +59,8 @@ __all__ = [
     "Clock",
     "fetch_for_token",
     "find",
+    "moment",
+    "now_parameter",
     "verify_many",
     "verify_number",
     "verify_object",
@@ -127,21 +136,33 @@ _ONE = _sql("c.number = %s")
 _MANY_POSTGRESQL = _sql("c.number = ANY(%s)")
 
 # The account of an API token and the certificate with a number, in one round trip: no row
-# for an unknown token, NULL certificate columns for an unknown number. Parameters: the
-# number, then the token's key.
+# for a token that is unknown, revoked or expired, nor for an inactive account or a reviewer
+# or the secretariat without a confirmed second factor (the full stack answers those,
+# certification/api/authentication.py); NULL certificate columns for an unknown number.
+# Parameters: the number, then the SHA-256 of the token's key, then the moment now.
 ACCOUNT_COLUMNS = ("id", "is_active", "role")
+# An account `u` that may act now: not a reviewer or the secretariat, or one with a
+# confirmed second factor. The roles are the model's constants.
+_SECOND_FACTOR = "(u.role NOT IN ({roles}) OR EXISTS ({has_app}))"
+_HAS_APP = "SELECT 1 FROM {device} d WHERE d.user_id = u.{pk} AND d.confirmed"
+SECOND_FACTOR_SQL = _SECOND_FACTOR.format(  # names from the models, roles are constants
+    has_app=_HAS_APP.format(device=AuthenticatorDevice._meta.db_table, pk=User._meta.pk.column),
+    roles=", ".join(f"'{role}'" for role in SECOND_FACTOR_ROLES),
+)
 _WITH_ACCOUNT = """
     SELECT {columns}, v.*
       FROM {token} t
       JOIN {user} u ON u.{pk} = t.user_id
       LEFT JOIN ({one}) v ON 1 = 1
-     WHERE t.key = %s
+     WHERE t.digest = %s AND t.revoked_at IS NULL AND t.expires_at > %s AND u.is_active
+       AND {second_factor}
 """.format(  # noqa: S608 - table and column names come from the models
     columns=", ".join(f"u.{User._meta.get_field(name).column}" for name in ACCOUNT_COLUMNS),
-    token=Token._meta.db_table,
+    token=ApiToken._meta.db_table,
     user=User._meta.db_table,
     pk=User._meta.pk.column,
     one=_ONE,
+    second_factor=SECOND_FACTOR_SQL,
 )
 
 
@@ -223,12 +244,18 @@ def _record(columns):
     return record if connections[DATABASE].vendor == "postgresql" else _from_text(record)
 
 
+def now_parameter():
+    """The moment now as a query parameter compared with a stored DateTimeField."""
+    return connections[DATABASE].ops.adapt_datetimefield_value(timezone.now())
+
+
 def fetch_for_token(key, number):
     """``(account, record)`` for an API token's key and a canonical number, in one query:
-    None when no token has this key; record None when no certificate has this number. The
-    account is a User with only ACCOUNT_COLUMNS loaded (enough for the policy and the
-    throttles)."""
-    rows = query(_WITH_ACCOUNT, [number, key])
+    None when no token in force has this key (or its account may not use it now, see
+    _WITH_ACCOUNT); record None when no certificate has this number. The key is hashed here,
+    as the token rows keep it. The account is a User with only ACCOUNT_COLUMNS loaded
+    (enough for the policy and the throttles)."""
+    rows = query(_WITH_ACCOUNT, [number, ApiToken.digest_of(key), now_parameter()])
     if not rows:
         return None
     row = rows[0]
@@ -245,16 +272,21 @@ def _from_text(record):
     def day(value):
         return date.fromisoformat(value) if isinstance(value, str) else value
 
-    changed = record.status_changed_at
-    if isinstance(changed, str):
-        changed = datetime.fromisoformat(changed)
-    if changed is not None and timezone.is_naive(changed):
-        changed = changed.replace(tzinfo=UTC)
     return record._replace(
         valid_from=day(record.valid_from),
         valid_until=day(record.valid_until),
-        status_changed_at=changed,
+        status_changed_at=moment(record.status_changed_at),
     )
+
+
+def moment(value):
+    """A DateTimeField's value as plain SQL returns it, as an aware datetime (or None):
+    SQLite gives text or naive UTC, PostgreSQL an aware datetime already."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 class Clock:

@@ -1,13 +1,15 @@
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.credentials import api_key
 
-def client_for(user=None):
+
+def client_for(user=None, **token):
+    """An API client with a new token of `user` (a reviewer's or the secretariat's with an
+    authenticator app, unless second_factor=False), or none."""
     client = APIClient()
     if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user, **token)}")
     return client
 
 

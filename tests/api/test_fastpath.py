@@ -8,9 +8,11 @@ leaves it out (it would close the connection holding the test's transaction), an
 query log kept as django_assert_num_queries keeps it."""
 
 import json
+import os
 import subprocess
 import sys
 import weakref
+from datetime import timedelta
 from urllib.parse import unquote_to_bytes
 
 import pytest
@@ -19,7 +21,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from django.test import RequestFactory
 from django.urls import resolve
-from rest_framework.authtoken.models import Token
+from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
 
 from certification.api import fastpath
@@ -29,7 +31,9 @@ from certification.core.numbering import format_number
 from certification.models import Application
 from certification.workflow import services
 from tests.certification.conftest import Flow
-from tests.factories import CustomsFactory, UserFactory
+from tests.conftest import TEST_SECRETS_KEYS
+from tests.credentials import api_key
+from tests.factories import CustomsFactory, ReviewerFactory, UserFactory
 
 S = Application.Status
 
@@ -47,6 +51,11 @@ def certificate(flow):
 @pytest.fixture
 def customs(db):
     return CustomsFactory()
+
+
+@pytest.fixture(autouse=True)
+def _keys_of_this_test():
+    _keys.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -98,9 +107,12 @@ class Answer:
         return json.loads(self.body)
 
 
+_keys = {}  # one token per account and test (emptied by the autouse fixture below)
+
+
 def _get(app, path, user=None, token=None, secure=False, **extra):
     if user is not None:
-        token = Token.objects.get_or_create(user=user)[0].key
+        token = _keys.get(user.pk) or _keys.setdefault(user.pk, api_key(user))
     if token is not None:
         extra["HTTP_AUTHORIZATION"] = f"Token {token}"
     environ = RequestFactory().get(path, secure=secure, **extra).environ
@@ -185,7 +197,7 @@ def test_https_redirect_and_hsts_as_django(certificate, customs, apps, settings,
 
 def test_one_query_answers_a_verification(certificate, customs, apps, django_assert_num_queries):
     fast_app, _ = apps()
-    token = Token.objects.create(user=customs).key
+    token = api_key(customs)
     with django_assert_num_queries(1):
         answer = _get(fast_app, _path(certificate.number), token=token)
     assert answer.status_code == 200 and answer.json()["number"] == certificate.number
@@ -209,6 +221,34 @@ def test_django_answers_what_the_short_way_does_not(flow, certificate, customs, 
     # Without credentials the short way is not even tried.
     _error(_get(fast_app, _path(number)), 401, "not_authenticated")
     assert len(fast_calls) == len(cases)
+
+
+def test_expired_revoked_and_unconfirmed_officials_tokens_are_refused_by_django(
+    certificate, customs, apps, fast_calls
+):
+    """The short way's WHERE keeps them out; the full stack says why, with the error body."""
+    fast_app, _ = apps()
+    now = timezone.now()
+    cases = [
+        (api_key(customs, expires_at=now - timedelta(seconds=1)), 401, "authentication_failed"),
+        (api_key(customs, revoked_at=now), 401, "authentication_failed"),
+        (api_key(ReviewerFactory(), second_factor=False), 403, "second_factor_required"),
+    ]
+    for key, status, code in cases:
+        _error(_get(fast_app, _path(certificate.number), token=key), status, code)
+    assert fast_calls == [None] * len(cases)
+
+
+def test_a_reviewer_with_a_second_factor_takes_the_short_way_in_one_query(
+    flow, certificate, apps, fast_calls, django_assert_num_queries
+):
+    fast_app, django = apps()
+    key = api_key(ReviewerFactory(member_state=flow.state))  # with an app: its token acts
+    with django_assert_num_queries(1):
+        answer = _get(fast_app, _path(certificate.number), token=key)
+    full = _get(django, _path(certificate.number), token=key)
+    assert [call is not None for call in fast_calls] == [True]  # answered by the short way
+    assert _comparable(answer) == _comparable(full)
 
 
 @pytest.mark.parametrize(
@@ -298,8 +338,14 @@ def test_the_request_signals_are_what_the_short_way_was_written_against():
         "print(json.dumps({name: _receivers(getattr(signals, name))"
         " for name in ('request_started', 'request_finished')}))"
     )
+    env = {**os.environ, "SECRETS_KEYS": ",".join(TEST_SECRETS_KEYS)}
     done = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
     )
     found = {name: tuple(receivers) for name, receivers in json.loads(done.stdout).items()}
     assert found == fastpath.WRITTEN_AGAINST_RECEIVERS, RE_CHECK.format(

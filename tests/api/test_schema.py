@@ -18,6 +18,8 @@ from tests.api.conftest import client_for
 EXPECTED_PATHS = {
     "/api/v1/auth/token/": {"post"},
     "/api/v1/auth/register/": {"post"},
+    "/api/v1/auth/tokens/": {"get", "post"},
+    "/api/v1/auth/tokens/{id}/": {"get", "delete"},
     "/api/v1/producers/": {"get", "post"},
     "/api/v1/producers/{id}/": {"get"},
     "/api/v1/producers/{id}/members/": {"post"},
@@ -161,12 +163,14 @@ def live_registry(tmp_path_factory):
 
 
 ROOT = Path(__file__).resolve().parents[2]
+# The demo reviewer has the demo authenticator app (seed_demo on the embedded default), so
+# its token acts.
 TOKEN_SCRIPT = """
-from rest_framework.authtoken.models import Token
+from certification.workflow.accounts import token_issue
 from registry.models import User
 for email in ("maker1-uz@demo.mca.example", "reviewer-uz@demo.mca.example",
               "customs-kz@demo.mca.example"):
-    print("TOKEN", Token.objects.get_or_create(user=User.objects.get(email=email))[0].key)
+    print("TOKEN", token_issue(actor=User.objects.get(email=email), name="fuzz")[1])
 """
 
 

@@ -85,3 +85,42 @@ def test_one_demo_manufacturer_sees_every_status_and_open_applications(client):
     assert "expires in 30 days" in page
     overview = client.get("/portal/").content.decode()
     assert "Changes requested" in overview and "Please upload the invoice" in overview
+
+
+def test_seed_demo_gives_the_officials_a_printed_demo_key_on_the_embedded_default_only(
+    client, settings
+):
+    import shlex
+    import subprocess
+    import sys
+
+    from django.core.management import CommandError
+
+    from registry.demo import DEMO_DOMAIN, DEMO_PASSWORD, DEMO_TOTP_KEY_BASE32
+    from registry.models import AuthenticatorDevice
+
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)  # DEBUG is false in tests: as in production
+    assert not AuthenticatorDevice.objects.exists()
+    assert "sets up an authenticator app at its first sign-in" in out.getvalue()
+    with pytest.raises(CommandError, match="only on the embedded default"):
+        call_command("seed_demo", "--demo-second-factor", stdout=io.StringIO())
+
+    settings.DEBUG = True  # the embedded default
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    printed = out.getvalue()
+    assert "DEMO ONLY, EMBEDDED DEFAULT" in printed and DEMO_TOTP_KEY_BASE32 in printed
+    assert AuthenticatorDevice.objects.filter(user__role="reviewer").count() == 6
+    assert AuthenticatorDevice.objects.filter(user__role="secretariat").count() == 1
+    assert not AuthenticatorDevice.objects.filter(user__role__in=["customs", "manufacturer"])
+    # The printed one-liner gives the code a newcomer signs in with.
+    line = next(line.strip() for line in printed.splitlines() if "python3 -c" in line)
+    command = shlex.split(line)
+    code = subprocess.run(  # noqa: S603
+        [sys.executable, *command[1:]], capture_output=True, text=True, check=True, timeout=30
+    ).stdout.strip()
+    email = f"reviewer-uz@{DEMO_DOMAIN}"
+    client.post("/account/login/", {"username": email, "password": DEMO_PASSWORD})
+    assert client.post("/account/login/code/", {"code": code})["Location"] == "/portal/"
+    assert client.get("/workspace/").status_code == 200

@@ -16,6 +16,7 @@ from certification import selectors
 from certification.models import Application, Delivery, OutboxEvent, WebhookSubscription
 from registry.models import RuleSet
 from tests.certification.conftest import Flow
+from tests.credentials import current_code, enrolled
 from tests.factories import (
     PASSWORD,
     CustomsFactory,
@@ -442,6 +443,11 @@ def test_the_navigation_offers_the_overview_to_the_secretariat_only(client, flow
 )
 def test_signing_in_leads_each_official_to_their_own_start_page(client, factory, start):
     user = factory()
+    if user.needs_second_factor:  # the password, then the code of the app
+        enrolled(user)
     response = client.post("/account/login/", {"username": user.email, "password": PASSWORD})
+    if user.needs_second_factor:
+        assert response["Location"] == "/account/login/code/"
+        response = client.post("/account/login/code/", {"code": current_code(user)})
     assert response["Location"] == "/portal/"
     assert client.get("/portal/")["Location"] == start

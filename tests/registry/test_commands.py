@@ -58,6 +58,8 @@ def test_create_account_makes_a_reviewer_of_a_state(capsys):
     user = User.objects.get(email="rev@example.org")
     assert user.role == "reviewer" and user.member_state_id == "KZ"
     assert user.check_password("long-Enough-pass-1")
+    # The official sets up an authenticator app at the first sign-in.
+    assert "set up an authenticator app" in capsys.readouterr().out
 
 
 def test_create_account_refuses_reviewer_without_state_and_unknown_state():

@@ -3,14 +3,15 @@ from django.db import transaction
 
 from certification.models import WebhookSubscription
 from registry import sealing
+from registry.models import AuthenticatorDevice
 
 # Every column that holds a sealed secret: (model, field).
-SEALED = ((WebhookSubscription, "sealed_secret"),)
+SEALED = ((WebhookSubscription, "sealed_secret"), (AuthenticatorDevice, "sealed_key"))
 
 
 class Command(BaseCommand):
     help = (
-        "Encrypt every stored secret (webhook secrets) again with the "
+        "Encrypt every stored secret (webhook secrets, authenticator keys) again with the "
         "first of SECRETS_KEYS, after a new key was put first; then the old key may be "
         "dropped from the list. --new-key prints a fresh key to put first."
     )

@@ -46,3 +46,9 @@ class Command(BaseCommand):
                 "; ".join(f"{k}: {' '.join(v)}" for k, v in error.message_dict.items())
             ) from None
         self.stdout.write(self.style.SUCCESS(f"Created {user.role} account {user.email}."))
+        if user.needs_second_factor:
+            self.stdout.write(
+                "Reviewers and the secretariat sign in with a second factor: at the first "
+                "sign-in the registry asks this account to set up an authenticator app "
+                "(a QR code), and nothing else opens before."
+            )
