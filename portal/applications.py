@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from certification import selectors
@@ -22,19 +23,19 @@ from registry.selectors import product_assessment
 Status = Application.Status
 # What a manufacturer is told of each state, in plain words.
 STATUS_HELP = {
-    Status.DRAFT: _(
+    Status.DRAFT: gettext_lazy(
         "Not sent yet. Add supporting documents if you have them, then submit it to the "
         "national authority."
     ),
-    Status.SUBMITTED: _("Sent to the national authority; a reviewer will pick it up."),
-    Status.UNDER_REVIEW: _("A reviewer of the national authority is examining it."),
-    Status.CHANGES_REQUESTED: _(
+    Status.SUBMITTED: gettext_lazy("Sent to the national authority; a reviewer will pick it up."),
+    Status.UNDER_REVIEW: gettext_lazy("A reviewer of the national authority is examining it."),
+    Status.CHANGES_REQUESTED: gettext_lazy(
         "The reviewer asked for changes (below). Edit the product or add documents, then "
         "submit it again."
     ),
-    Status.APPROVED: _("Approved: the certificate is issued."),
-    Status.REJECTED: _("Rejected by the national authority (reason below)."),
-    Status.WITHDRAWN: _("Withdrawn: it will not be reviewed."),
+    Status.APPROVED: gettext_lazy("Approved: the certificate is issued."),
+    Status.REJECTED: gettext_lazy("Rejected by the national authority (reason below)."),
+    Status.WITHDRAWN: gettext_lazy("Withdrawn: it will not be reviewed."),
 }
 
 

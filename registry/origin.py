@@ -1049,7 +1049,8 @@ def _overall_message(verdict, rule, rule_set_label, alternatives, passing, gate)
         # Insufficient operations decide whatever the rule says.
         return f"{head} {gate.message}"
     if not alternatives:
-        return f"{head} {_('The rule has no alternative to meet.')}"
+        nothing = _("The rule has no alternative to meet.")
+        return f"{head} {nothing}"
     parts = []
     for alternative in alternatives:
         failed = [c.message for c in alternative.criteria if not c.passed]
