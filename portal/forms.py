@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from certification.exceptions import DomainError
 
@@ -343,3 +344,60 @@ class DocumentForm(AccessibleForm, forms.Form):
         ),
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/png,image/jpeg"}),
     )
+
+
+class CodeForm(AccessibleForm, forms.Form):
+    """A code of the authenticator app; at sign-in a recovery code too."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=40,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "spellcheck": "false",
+                "autocapitalize": "off",
+                "class": "width-medium",
+            }
+        ),
+    )
+
+    def __init__(self, *args, recovery=True, **kwargs):
+        self.recovery = recovery
+        super().__init__(*args, **kwargs)
+
+    def setup_fields(self):
+        field = self.fields["code"]
+        if self.recovery:
+            field.help_text = _(
+                "The six digits your authenticator app shows now. Without your phone, one of "
+                "your recovery codes (each works once)."
+            )
+        else:
+            field.help_text = _("The six digits the app shows for this registry now.")
+            field.widget.attrs["inputmode"] = "numeric"
+
+
+class TokenForm(AccessibleForm, forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        help_text=_("What uses it, to tell it from your others: for example “border post 3”."),
+        widget=forms.TextInput(attrs={"class": "width-medium"}),
+    )
+    days = forms.TypedChoiceField(label=_("Valid for"), coerce=int, choices=())
+
+    def __init__(self, *args, longest=90, **kwargs):
+        self.longest = longest
+        super().__init__(*args, **kwargs)
+
+    def setup_fields(self):
+        lengths = sorted({days for days in (7, 30, 90, 180, 365) if days < self.longest})
+        lengths.append(self.longest)
+        self.fields["days"].choices = [
+            (days, ngettext("%(days)d day", "%(days)d days", days) % {"days": days})
+            for days in lengths
+        ]
+        self.fields["days"].initial = self.longest
+        self.fields["days"].widget.attrs["class"] = "width-short"

@@ -32,6 +32,7 @@ from certification.models import Application, Certificate
 from certification.workflow import services
 from portal import forms
 from portal.applications import serve_document
+from portal.two_factor import second_factor_redirect
 from registry.models import MemberState, User
 
 QUEUE_PAGE_SIZE = 50
@@ -40,14 +41,16 @@ Status = Application.Status
 
 
 def official_required(view):
-    """Signed in as a reviewer or the secretariat: the workspace is theirs."""
+    """Signed in as a reviewer or the secretariat, in a session their authenticator app
+    confirmed (else sent to set one up or to type its code, and back): the workspace is
+    theirs."""
 
     @login_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if request.user.role not in (User.Role.REVIEWER, User.Role.SECRETARIAT):
             raise PermissionDenied(_("These pages are for the national authorities' reviewers."))
-        return view(request, *args, **kwargs)
+        return second_factor_redirect(request) or view(request, *args, **kwargs)
 
     return wrapped
 
