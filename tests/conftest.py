@@ -127,3 +127,14 @@ def _static_files_without_a_manifest(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise():
+    """Each test starts in English: a request served in another language (LocaleMiddleware
+    activates it for the thread) must not carry it into the next test's assertions."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.activate("en")
