@@ -16,27 +16,14 @@ from certification.models import Application, ApplicationDocument, AuditEvent, C
 from certification.workflow import services
 from tests.certification.conftest import Flow
 from tests.factories import (
-    CustomsFactory,
     ProductFactory,
     ReviewerFactory,
-    SecretariatFactory,
 )
-from tests.portal.conftest import text
+from tests.portal.conftest import rows, text, workspace_roles
 
 pytestmark = pytest.mark.django_db
 S = Application.Status
 PDF = b"%PDF-1.7\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
-
-
-@pytest.fixture
-def reviewing(client, flow):
-    client.force_login(flow.reviewer)
-    return client
-
-
-def queue_rows(page):
-    body = page.split("<tbody>")[1].split("</tbody>")[0] if "<tbody>" in page else ""
-    return [row for row in body.split("<tr>")[1:]]
 
 
 def test_the_queue_lists_the_states_waiting_applications_oldest_first(reviewing, flow):
@@ -50,12 +37,12 @@ def test_the_queue_lists_the_states_waiting_applications_oldest_first(reviewing,
 
     page = text(reviewing.get("/workspace/"))
 
-    rows = queue_rows(page)
-    assert len(rows) == 2
-    assert f"/workspace/applications/{older.pk}/" in rows[0]
-    assert "9 days" in rows[0] and "does not qualify" in rows[0]
-    assert f"/workspace/applications/{newer.pk}/" in rows[1]
-    assert "0 days" in rows[1] and "qualifies" in rows[1]
+    listed = rows(page)
+    assert len(listed) == 2
+    assert f"/workspace/applications/{older.pk}/" in listed[0]
+    assert "9 days" in listed[0] and "does not qualify" in listed[0]
+    assert f"/workspace/applications/{newer.pk}/" in listed[1]
+    assert "0 days" in listed[1] and "qualifies" in listed[1]
     assert f"/workspace/applications/{elsewhere.pk}/" not in page
     assert "2 applications, oldest first" in page
     # The navigation counts what waits.
@@ -124,7 +111,7 @@ def test_the_queue_takes_the_same_queries_for_ten_or_a_thousand_applications(rev
     fill(990)
     thousand, page = queries()
     assert thousand == ten
-    assert "1000 applications" in page and len(queue_rows(page)) == 50
+    assert "1000 applications" in page and len(rows(page)) == 50
     assert "Page 1 of 20" in page
 
 
@@ -254,17 +241,6 @@ def test_emails_to_reviewers_link_to_the_workspace(
 # --- Every role on every page and form -------------------------------------------------
 
 
-def _actors(flow):
-    return {
-        "anonymous": None,
-        "manufacturer": flow.member,
-        "reviewer of the state": flow.reviewer,
-        "reviewer of another state": ReviewerFactory(member_state=Flow("KZ").state),
-        "customs": CustomsFactory(),
-        "secretariat": SecretariatFactory(),
-    }
-
-
 @pytest.mark.parametrize(
     "role, expected",
     [
@@ -278,7 +254,7 @@ def _actors(flow):
 )
 def test_who_sees_the_queue(client, flow, role, expected):
     application = flow.application(S.SUBMITTED)
-    user = _actors(flow)[role]
+    user = workspace_roles(flow)[role]
     if user:
         client.force_login(user)
     response = client.get("/workspace/")
@@ -305,7 +281,7 @@ def test_who_sees_the_queue(client, flow, role, expected):
 )
 def test_who_sees_the_application_and_may_decide(client, flow, role, page, forms):
     application = flow.application(S.UNDER_REVIEW)
-    user = _actors(flow)[role]
+    user = workspace_roles(flow)[role]
     if user:
         client.force_login(user)
     url = f"/workspace/applications/{application.pk}/"
