@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils.formats import date_format
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -111,7 +112,8 @@ def assert_fits_the_screen(browser, viewport, selector):
 
 
 def tashkent_today():
-    return datetime.datetime.now(ZoneInfo("Asia/Tashkent")).date().isoformat()
+    """Today in Tashkent, as the page writes a date in English (5 December 2026)."""
+    return date_format(datetime.datetime.now(ZoneInfo("Asia/Tashkent")).date(), "DATE_FORMAT")
 
 
 @pytest.mark.parametrize("status", ["valid", "suspended", "revoked"])
@@ -133,7 +135,7 @@ def test_status_is_in_the_first_screen_without_sideways_scrolling(
     assert_fits_the_screen(browser, viewport, "h1.number")
     assert browser.find_element(By.CSS_SELECTOR, "h1.number").text == certificate.number
     if status == "valid":
-        assert f"valid until {certificate.valid_until.isoformat()}" in box.text
+        assert f"valid until {date_format(certificate.valid_until, 'DATE_FORMAT')}" in box.text
     else:
         assert f"{status.capitalize()} by the issuing authority on {tashkent_today()}" in box.text
         assert f"Reason given: {REASONS[status]}" in box.text
