@@ -49,7 +49,6 @@ stand in for the standard library's queue (psycopg imports it) in every script o
 """
 
 import argparse
-import base64
 import datetime
 import os
 import statistics
@@ -88,8 +87,6 @@ def main():
     args = _arguments()
     with bench_database(args, prefix="mca_bench_") as (dsn, reuse, workdir):
         env = _server_env(args, dsn, workdir)
-        # Where the registry seals secrets at rest (authenticator keys), it needs a key.
-        env.setdefault("SECRETS_KEYS", base64.urlsafe_b64encode(os.urandom(32)).decode())
         started = time.monotonic()
         # Migrations (new ones on a reused database too) and the static files' manifest,
         # which the pages need with DEBUG off.

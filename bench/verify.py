@@ -54,6 +54,7 @@ environment and the common options (``bench_arguments``) serve bench/review_queu
 """
 
 import argparse
+import base64
 import contextlib
 import os
 import shutil
@@ -213,6 +214,9 @@ def _server_env(args, dsn, workdir):
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "SIGNING_KEYS_DIR": str(workdir / "keys"),
+        # Production refuses to start without the key that seals secrets at rest.
+        "SECRETS_KEYS": os.environ.get("SECRETS_KEYS")
+        or base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "VAR_DIR": str(workdir / "var"),
         "THROTTLE_ADDRESS": "100000/s",
         "THROTTLE_TOKEN": "100000/s",
