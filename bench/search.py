@@ -31,6 +31,7 @@ A MISSED kind is worth an EXPLAIN ANALYZE of its statements (``--keep``, then ps
 """
 
 import argparse
+import base64
 import contextlib
 import datetime
 import json
@@ -172,6 +173,9 @@ def _env(dsn, workdir):
         "SECRET_KEY": "bench-only-" + "k" * 50,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SIGNING_KEYS_DIR": str(workdir / "keys"),
+        # Production refuses to start without the key that seals secrets at rest.
+        "SECRETS_KEYS": os.environ.get("SECRETS_KEYS")
+        or base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "VAR_DIR": str(workdir / "var"),
         "LOG_LEVEL": "WARNING",
         "PYTHONDONTWRITEBYTECODE": "1",
