@@ -24,10 +24,11 @@ ensure_venv() {
 }
 
 ensure_test_tools() {
-  # axe-core (npm) for the accessibility checks of tests/browser; they skip, saying why,
-  # where npm is missing.
+  # axe-core (npm) for the accessibility checks of tests/browser; where Chromium is
+  # installed they fail, saying why, without it.
   if ! command -v npm >/dev/null 2>&1; then
-    echo "npm not found: the accessibility checks in tests/browser will be skipped" >&2
+    echo "npm not found: the accessibility checks in tests/browser will fail without" \
+      "axe-core (apt-get install nodejs npm)" >&2
     return
   fi
   local stamp=node_modules/.package-lock.sha256
