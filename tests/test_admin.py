@@ -156,3 +156,48 @@ def test_the_secretariat_revokes_tokens_and_sets_a_customs_lifetime_in_the_admin
     assert token.revoked_at is not None and token.revoked_at <= timezone.now()
     change = staff_client.get(f"/admin/registry/user/{customs.pk}/change/").content.decode()
     assert 'name="api_token_days"' in change
+
+
+def test_the_admin_has_no_password_form_of_its_own(client, reviewer, secretariat):
+    """/admin/login/ checks no password, for any account: whether the password of another
+    account is right or wrong, a confirmed session that is not staff gets the same refusal,
+    and a staff session goes on to its page, still signed in as itself."""
+    from tests.factories import PASSWORD
+
+    secretariat.is_staff = True
+    secretariat.save()
+    client.force_login(reviewer)  # confirmed by its app, not staff
+    answers = [
+        client.post("/admin/login/", {"username": secretariat.email, "password": password})
+        for password in (PASSWORD, "wrong-Password-1")
+    ]
+    assert [answer.status_code for answer in answers] == [403, 403]
+    assert answers[0].content == answers[1].content
+    assert all(b'name="password"' not in answer.content for answer in answers)
+    assert client.get("/admin/login/").status_code == 403
+    assert int(client.session["_auth_user_id"]) == reviewer.pk
+
+    client.force_login(secretariat)  # staff, confirmed
+    response = client.post(
+        "/admin/login/?next=/admin/registry/", {"username": reviewer.email, "password": PASSWORD}
+    )
+    assert response.status_code == 302 and response["Location"] == "/admin/registry/"
+    assert int(client.session["_auth_user_id"]) == secretariat.pk
+    response = client.get("/admin/login/?next=https://evil.example/")
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/login/?next=/admin/registry/user/")["Location"] == (
+        "/admin/registry/user/"
+    )
+
+
+def test_signed_out_the_admin_login_sends_to_the_registrys_sign_in_on_post_too(client):
+    from tests.factories import PASSWORD, SecretariatFactory
+
+    secretariat = SecretariatFactory(is_staff=True)
+    response = client.post(
+        "/admin/login/?next=/admin/registry/",
+        {"username": secretariat.email, "password": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/account/login/?next=%2Fadmin%2Fregistry%2F"
+    assert "_auth_user_id" not in client.session
