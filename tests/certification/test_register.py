@@ -78,8 +78,25 @@ def test_a_certified_product_is_listed_and_drafts_rejected_and_submitted_never(f
     assert RegisterEntry.objects.count() == 1
 
 
-def test_the_entry_is_written_in_the_approval_s_transaction(flow, django_assert_num_queries):
-    product = certify(flow, "Silk scarf")
+def test_the_entry_is_written_in_the_approval_s_transaction(flow, monkeypatch):
+    product = certify(flow, "Silk scarf", status=S.SUBMITTED)
+    application = Application.objects.get(product=product)
+    flow.do("start", application)
+
+    def outbox_down(*args, **kwargs):
+        raise RuntimeError("the outbox is down")
+
+    # The approval's last step fails: all it wrote is rolled back, the entry with it.
+    with monkeypatch.context() as patched:
+        patched.setattr(services.outbox, "emit", outbox_down)
+        with pytest.raises(RuntimeError, match="the outbox is down"):
+            flow.do("approve", application, comment="Checked at the mill.")
+    assert not RegisterEntry.objects.exists()
+    assert not Certificate.objects.filter(product=product).exists()
+    application.refresh_from_db()
+    assert application.status == S.UNDER_REVIEW
+
+    flow.do("approve", application, comment="Checked at the mill.")
     entry = RegisterEntry.objects.get()
     certificate = certificate_of(product)
     assert entry.pk == certificate.pk and entry.number == certificate.number
@@ -379,6 +396,13 @@ def test_postgresql_stores_the_vector_and_corrects_with_trigrams(flow):
 
 
 def test_money_is_not_in_the_register(flow):
-    certify(flow, "Cashmere sweater", hs_code="611012")
-    assert "10.00" not in RegisterEntry.objects.get().terms
-    assert Decimal("10.00")  # the product's price stays in the snapshot only
+    product = certify(flow, "Cashmere sweater", hs_code="611012")
+    # The product's price and its materials' values stay in the certificate's snapshot only.
+    snapshot = certificate_of(product).product_snapshot
+    assert Decimal(snapshot["ex_works_price"]) == product.ex_works_price == Decimal("10.00")
+    assert [m["value"] for m in snapshot["materials"]] == ["3.00"]
+    entry = RegisterEntry.objects.values().get()
+    texts = {field: value for field, value in entry.items() if isinstance(value, str)}
+    assert "terms" in texts and "product_name" in texts
+    for money in ("10.00", "3.00"):
+        assert [field for field, value in texts.items() if money in value] == [], money
