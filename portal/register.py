@@ -84,9 +84,6 @@ class SearchForm(forms.AccessibleForm, django_forms.Form):
             (numeral, f"{numeral} · {title}") for numeral, title in sections()
         ]
 
-    def clean_hs(self):
-        return "".join((self.cleaned_data.get("hs") or "").split())
-
     def criteria(self):
         data = self.cleaned_data
         return search.Criteria(

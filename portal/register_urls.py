@@ -1,6 +1,7 @@
 """The public register of certified products, under /registry/ (portal/register.py): the
 search, product and producer pages and the open data export. The statistics page
-(portal/statistics.py) lives here too."""
+(portal/statistics.py) is under /registry/statistics/ too, but routed in config/urls.py,
+before this include."""
 
 from django.urls import path
 

@@ -117,6 +117,14 @@ def test_bad_input_is_a_400_with_the_error_summary(client, db):
     assert client.get("/registry/", {"state": "XX"}).status_code == 400
 
 
+def test_an_hs_code_with_spaces_is_refused_by_the_field_s_pattern(client, flow):
+    # The pattern is checked before any clean_hs could take spaces out: none is needed.
+    certify(flow, "Dried apricots", hs_code="081310")
+    assert "Dried apricots" in text(client.get("/registry/", {"hs": "0813"}))
+    for typed in ("08 13", " 0813 "):
+        assert client.get("/registry/", {"hs": typed}).status_code == 400
+
+
 def test_pages_follow_with_a_next_link(client, flow, monkeypatch):
     for n in range(3):
         certify(flow, f"Ceramic bowl {n}", hs_code="691200")
