@@ -32,13 +32,13 @@ import difflib
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from certification.core import lifecycle
 from certification.models import RegisterEntry, RegisterWord
 from certification.register import text
 from registry.models import MemberState
-from registry.names import country_name
+from registry.names import state_name
 
 PAGE_SIZE = 20
 MAX_WORDS = 6
@@ -455,9 +455,8 @@ class Found:
     @property
     def member_state_name(self):
         """The state's name in the reader's language (as MemberState.local_name)."""
-        if (translation.get_language() or "en").startswith("en"):
-            return state_names().get(self.member_state_id, self.member_state_id)
-        return country_name(self.member_state_id)
+        code = self.member_state_id
+        return state_name(code, state_names().get(code, code))
 
 
 _DATETIMES = ("issued_at", "starts_at", "ends_at", "updated_at")

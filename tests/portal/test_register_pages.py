@@ -9,12 +9,14 @@ import json
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from django.utils.http import http_date
 
 from certification.models import RegisterEntry
 from certification.register import export, search
 from certification.register.search import Criteria
 from certification.workflow import services
+from registry.models import MemberState
 from tests.api.conftest import client_for
 from tests.certification.test_register import certify
 from tests.factories import ProducerFactory, ReviewerFactory, UserFactory, state
@@ -106,7 +108,18 @@ def test_the_search_page_marks_what_is_not_valid_and_hides_it_by_default(client,
     page = text(client.get("/registry/", {"q": "dried"}))
     assert "Dried apricots" in page and "Dried melon" in page and "Dried figs" not in page
     page = text(client.get("/registry/", {"q": "dried", "status": ["valid", "suspended"]}))
-    assert "Dried figs" in page and "Suspended" in page
+    # Each result's own markup (templates/registry/search.html, registry/_status.html).
+    results = {
+        item.split("</a></h3>")[0].rsplit(">", 1)[1]: item.split("</li>")[0]
+        for item in page.split('<li class="result')[1:]
+    }
+    assert sorted(results) == ["Dried apricots", "Dried figs", "Dried melon"]
+    assert results["Dried figs"].startswith(' result-stopped">')
+    assert '<span class="tag bad">Suspended</span>' in results["Dried figs"]
+    for valid in ("Dried apricots", "Dried melon"):
+        assert results[valid].startswith('">'), valid
+        assert '<span class="tag ok">Valid</span>' in results[valid], valid
+        assert "Suspended" not in results[valid], valid
 
 
 def test_bad_input_is_a_400_with_the_error_summary(client, db):
@@ -273,3 +286,11 @@ def test_the_state_is_named_in_the_reader_s_language(client, flow):
     ]
     for page in pages:
         assert "Узбекистан" in page
+
+
+def test_the_search_names_a_state_as_the_member_state_does_in_every_language(flow):
+    certify(flow, "Dried apricots", hs_code="081310")
+    entry = search.search(Criteria(q="apricots")).results[0]
+    for language in ("en", "ru", "uz", "kk", "ky", "tg", "tk", "az"):
+        with translation.override(language):
+            assert entry.member_state_name == MemberState.objects.get(code="UZ").local_name
