@@ -26,7 +26,7 @@ from registry.selectors import rule_set_in_force
 EXPIRING_SOON_DAYS = 60
 
 Status = Application.Status
-OPEN_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.UNDER_REVIEW, Status.CHANGES_REQUESTED)
+OPEN_STATUSES = lifecycle.OPEN_APPLICATION_STATUSES
 
 # What each audit action means to a person reading an application's or certificate's
 # history.
@@ -175,7 +175,7 @@ def _who(event):
         return _("The registry")
     if actor.role == User.Role.REVIEWER and actor.member_state_id:
         authority = getattr(actor.member_state, "authority", None)
-        name = authority.name if authority else actor.member_state.name
+        name = authority.local_name if authority else actor.member_state.local_name
         return _("%(authority)s (reviewer)") % {"authority": name}
     if actor.role == User.Role.SECRETARIAT:
         return _("The secretariat")

@@ -85,7 +85,8 @@ def application_create(request, product_id):
 @manufacturer_required
 def application_detail(request, application_id, document_form=None, status=200):
     application = _application(request.user, application_id)
-    editable = application.status in (Status.DRAFT, Status.CHANGES_REQUESTED)
+    # Editable while it may be submitted (again): the workflow's own table says when.
+    editable = services.application_allows(application, "submit")
     # Before submission the check runs on the product as it is now; from submission on,
     # the page shows what the reviewer decides on: the snapshot.
     assessment = application.assessment
@@ -110,9 +111,12 @@ def application_detail(request, application_id, document_form=None, status=200):
         "can_add_document": can["add a document"],
         "document_form": document_form or forms.DocumentForm(),
         "form": document_form,  # for the error summary
-        "certificate": getattr(application, "certificate", None)
-        if application.status == Status.APPROVED
-        else None,
+        "certificate": getattr(application, "certificate", None),
+        # The reviewer's last comment is the manufacturer's to read while it asks for
+        # changes, and after a rejection (its reason).
+        "reviewer_comment": application.last_comment
+        if application.status in (Status.CHANGES_REQUESTED, Status.REJECTED)
+        else "",
     }
     return render(request, "portal/applications/detail.html", context, status=status)
 

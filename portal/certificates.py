@@ -38,6 +38,26 @@ def qr_svg(url, title=None):
     return mark_safe(svg)  # noqa: S308 (segno's own markup, no user text in it)
 
 
+# While the PDF is prepared the page refreshes itself, a bounded number of times (a worker
+# that is down must not keep a screen reader starting over for ever), and the reader may
+# stop it (WCAG 2.2.1).
+MAX_REFRESHES = 24
+
+
+def _refreshing(request, stored):
+    try:
+        done = max(0, min(int(request.GET.get("waited", 0)), MAX_REFRESHES))
+    except ValueError:
+        done = MAX_REFRESHES
+    refresh = not stored and done < MAX_REFRESHES
+    return {
+        "refresh_seconds": store.RETRY_AFTER_SECONDS if refresh else None,
+        "refresh_url": f"?waited={done + 1}",
+        "stop_url": f"?waited={MAX_REFRESHES}",
+        "stopped_waiting": not stored and not refresh,
+    }
+
+
 @manufacturer_required
 def certificate_list(request):
     certificates = selectors.certificates_of(request.user)
@@ -56,7 +76,7 @@ def certificate_detail(request, number):
         "verify_url": store.verify_url(certificate),
         "qr": qr_svg(store.verify_url(certificate)),
         "pdf_ready": stored,
-        "refresh_seconds": None if stored else store.RETRY_AFTER_SECONDS,
+        **_refreshing(request, stored),
         "open_renewal": renewal,
         "renewal_problem": None if renewal else selectors.renewal_problem(certificate),
         "history": selectors.certificate_history(certificate),

@@ -340,12 +340,15 @@ def to_product(group, problems):
 # --- The service's refusal, row by row -------------------------------------------------------
 
 COLUMN_OF_MATERIAL_FIELD = {value: key for key, value in MATERIAL_COLUMNS.items()}
-EMPTY_MESSAGES = {str(Field.default_error_messages[code]) for code in ("blank", "null")}
+def _empty_messages():
+    """Django's "may not be blank/null" messages in the active language (worked out per
+    call: at import they would be English whatever the reader's language)."""
+    return {str(Field.default_error_messages[code]) for code in ("blank", "null")}
 
 
 def _problem(row, column, message):
     message = str(message)
-    if message in EMPTY_MESSAGES:
+    if message in _empty_messages():
         message = _("The cell is empty; fill it in.")
     elif column == "currency":
         message += " " + _("Write one of %(codes)s.") % {"codes": ", ".join(Currency.values)}

@@ -178,14 +178,19 @@ class DecisionForm(forms.AccessibleForm, django_forms.Form):
         widget=django_forms.Textarea(attrs={"rows": 4}),
     )
 
-    def __init__(self, *args, action, against_verdict=False, **kwargs):
+    def __init__(self, *args, action, application, **kwargs):
         self.action = action
-        self.against_verdict = against_verdict
+        self.application = application
         super().__init__(*args, prefix=action.replace(" ", "-"), **kwargs)
 
     def setup_fields(self):
         # Before AccessibleForm links the hint to the field (aria-describedby).
         field = self.fields["comment"]
+        # Whether the comment is needed is the service's rule; the field says so (and is
+        # not marked optional), with the service's own words when it is missing.
+        field.required = services.comment_needed(self.application, self.action)
+        if field.required:
+            field.error_messages["required"] = services.COMMENT_NEEDED[self.action]
         if self.action == "request changes":
             field.label = _("What needs to change")
             field.help_text = _("The manufacturer reads this. Say what to correct or add.")
@@ -193,15 +198,15 @@ class DecisionForm(forms.AccessibleForm, django_forms.Form):
             field.label = _("Reason for the rejection")
             field.help_text = _("The manufacturer reads this.")
         elif self.action == "approve":
-            if self.against_verdict:
+            if field.required:
                 field.label = _("Why you approve although the origin check fails")
                 field.help_text = _(
-                    "Required: approving against the engine's verdict needs a written reason. "
+                    "Approving against the engine's verdict needs a written reason. "
                     "The secretariat sees it."
                 )
             else:
                 field.label = _("Comment")
-                field.help_text = _("Optional; the manufacturer reads it.")
+                field.help_text = _("The manufacturer reads it.")
 
 
 DECISIONS = {
@@ -224,14 +229,13 @@ def _decision_forms(user, application, bound=None):
         policy.ensure_can_decide(user, application)
     except DomainError:
         return {}
-    against = application.assessment_verdict != "PASS"
     found = {}
     for action in DECISIONS:
         if services.application_allows(application, action):
             if bound is not None and bound.action == action:
                 found[action] = bound
             else:
-                found[action] = DecisionForm(action=action, against_verdict=against)
+                found[action] = DecisionForm(action=action, application=application)
     return found
 
 
@@ -256,6 +260,18 @@ def application_detail(request, application_id, bound=None, status=200):
     return render(request, "workspace/application.html", context, status=status)
 
 
+def _nothing_changed(request, application, state):
+    messages.error(
+        request,
+        _(
+            "Nothing was changed: the application is %(state)s now (someone may have "
+            "acted on it just before you)."
+        )
+        % {"state": Application.Status(state).label.lower()},
+    )
+    return redirect("workspace:application", application_id=application.pk)
+
+
 @official_required
 @require_POST
 def application_decide(request, application_id, action):
@@ -263,11 +279,15 @@ def application_decide(request, application_id, action):
     if action not in DECISIONS:
         raise Http404
     application = _application(request.user, application_id)
-    form = DecisionForm(
-        request.POST,
-        action=action,
-        against_verdict=application.assessment_verdict != "PASS",
-    )
+    # In the documented order: who may decide (403), then the state (409 as a message),
+    # then the input (400); the service checks all again under its lock.
+    try:
+        policy.ensure_can_decide(request.user, application)
+    except DomainPermissionDenied as error:
+        raise PermissionDenied(error.message) from error
+    if not services.application_allows(application, action):
+        return _nothing_changed(request, application, application.status)
+    form = DecisionForm(request.POST, action=action, application=application)
     if not form.is_valid():
         return application_detail(request, application.pk, bound=form, status=400)
     kwargs = {}
@@ -281,15 +301,7 @@ def application_decide(request, application_id, action):
         raise PermissionDenied(error.message) from error
     except TransitionNotAllowed as error:
         # Most often another reviewer acted first: say so, change nothing.
-        messages.error(
-            request,
-            _(
-                "Nothing was changed: the application is %(state)s now (someone may have "
-                "acted on it just before you)."
-            )
-            % {"state": Application.Status(error.current).label.lower()},
-        )
-        return redirect("workspace:application", application_id=application.pk)
+        return _nothing_changed(request, application, error.current)
     except DomainError as error:
         form.add_domain_error(error)
         return application_detail(request, application.pk, bound=form, status=400)

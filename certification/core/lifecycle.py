@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from certification.models import Certificate
+from certification.models import Application, Certificate
 
 VALID = "valid"
 NOT_YET_VALID = "not_yet_valid"
@@ -85,10 +86,30 @@ def renewal_opens_on(certificate):
     return certificate.valid_until - datetime.timedelta(days=RENEWAL_WINDOW_DAYS)
 
 
-def renewal_problem(certificate, product_id, today=None):
+# Applications not decided yet: a renewal among them still holds its certificate.
+OPEN_APPLICATION_STATUSES = (
+    Application.Status.DRAFT,
+    Application.Status.SUBMITTED,
+    Application.Status.UNDER_REVIEW,
+    Application.Status.CHANGES_REQUESTED,
+)
+
+
+def successor_of(certificate):
+    """The number of the certificate renewing this one (not revoked), or None."""
+    return (
+        Certificate.objects.filter(renews=certificate)
+        .exclude(status=Certificate.Status.REVOKED)
+        .values_list("number", flat=True)
+        .first()
+    )
+
+
+def renewal_problem(certificate, product_id, today=None, application=None):
     """Why `certificate` cannot be renewed for the product now, or None when it can: the
     renewal is for the same product, of an active certificate, from RENEWAL_WINDOW_DAYS
-    before its end until its last day."""
+    before its end until its last day, and nothing renews it yet (neither a certificate
+    nor another open application: `application` is the renewal being checked, if any)."""
     today = today or today_in(certificate.member_state)
     if certificate.product_id != product_id:
         return _("A renewal must be for the product of the certificate it renews.")
@@ -97,16 +118,19 @@ def renewal_problem(certificate, product_id, today=None):
     if today < renewal_opens_on(certificate):
         return _("Renewal opens %(days)s days before the certificate ends, on %(date)s.") % {
             "days": RENEWAL_WINDOW_DAYS,
-            "date": renewal_opens_on(certificate).isoformat(),
+            "date": date_format(renewal_opens_on(certificate), "DATE_FORMAT"),
         }
     if today > certificate.valid_until:
         return _("The certificate has expired; apply for a new one instead of renewing.")
-    successor = (
-        Certificate.objects.filter(renews=certificate)
-        .exclude(status=Certificate.Status.REVOKED)
-        .values_list("number", flat=True)
-        .first()
-    )
+    successor = successor_of(certificate)
     if successor:
         return _("It is renewed already, by certificate %(number)s.") % {"number": successor}
+    other = (
+        Application.objects.filter(renews=certificate, status__in=OPEN_APPLICATION_STATUSES)
+        .exclude(pk=getattr(application, "pk", None))
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if other:
+        return _("A renewal application is open already: application %(id)s.") % {"id": other}
     return None

@@ -19,7 +19,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from certification.core import audit, lifecycle, policy
 from certification.core.numbering import format_number
@@ -201,7 +203,8 @@ def producer_update(*, actor, producer_id, data):
         if changed:
             producer.save(update_fields=list(changed))
             audit.record(actor, "producer.updated", producer, data={"fields": sorted(changed)})
-            register.reindex_producer(producer)
+            if changed.keys() & {"legal_name", "trade_name"}:  # what the register shows
+                register.reindex_producer(producer)
     return producer
 
 
@@ -237,7 +240,12 @@ def producer_attest(*, actor, producer_id):
         if producer.verified_at is not None:
             raise Conflict(
                 _("The producer's identity was attested already, on %(day)s.")
-                % {"day": lifecycle.today_in(producer.member_state, producer.verified_at)},
+                % {
+                    "day": date_format(
+                        lifecycle.today_in(producer.member_state, producer.verified_at),
+                        "DATE_FORMAT",
+                    )
+                },
                 code="already_attested",
             )
         producer.verified_at = timezone.now()
@@ -302,7 +310,8 @@ def _save_product(product, data, materials, *, creating):
         raise ValidationFailed(fields=errors)
     product.save()
     if built is not None:
-        product.materials.all().delete()
+        if not creating:  # the new bill of materials replaces the old one
+            product.materials.all().delete()
         for material in built:
             material.product = product
         Material.objects.bulk_create(built)
@@ -350,14 +359,7 @@ def products_import(*, actor, producer_id, products, check_only=False):
             except ValidationFailed as error:
                 errors[str(index)] = error.fields
                 continue
-            if not errors and not check_only:  # else only checked, then rolled back
-                audit.record(
-                    actor,
-                    "product.created",
-                    product,
-                    data={"materials": len(materials), "imported": True},
-                )
-            created.append(product)
+            created.append((product, len(materials)))
         if errors:
             message = _("%(count)d of the %(total)d products are not valid; none was saved.") % {
                 "count": len(errors),
@@ -367,7 +369,16 @@ def products_import(*, actor, producer_id, products, check_only=False):
         if check_only:
             transaction.set_rollback(True)
             return []
-    return created
+        # Audited last: appending locks the one chain head every transition waits on, so
+        # it is taken once the whole file is checked, not while row after row is.
+        for product, material_count in created:
+            audit.record(
+                actor,
+                "product.created",
+                product,
+                data={"materials": material_count, "imported": True},
+            )
+    return [product for product, _count in created]
 
 
 def product_update(*, actor, product_id, data, materials=None):
@@ -519,7 +530,7 @@ def application_submit(*, actor, application_id):
         product = Product.objects.select_related("producer").get(pk=application.product_id)
         if application.renews_id:
             renews = application.renews
-            problem = lifecycle.renewal_problem(renews, product.pk)
+            problem = lifecycle.renewal_problem(renews, product.pk, application=application)
             if problem:
                 raise ValidationFailed(problem, fields={"renews": [problem]})
         try:
@@ -572,12 +583,36 @@ def application_start_review(*, actor, application_id):
     return application
 
 
+# What a decision's comment must give when the decision needs one; the pages mark the
+# field required and show the same words.
+COMMENT_NEEDED = {
+    "request changes": gettext_lazy("Say what needs to change."),
+    "reject": gettext_lazy("Give the reason for the rejection."),
+    "approve": gettext_lazy("The origin assessment fails: approving needs a written reason."),
+}
+
+
+def comment_needed(application, action):
+    """Whether `action` on the application needs a written comment: asking for changes
+    and rejecting always, approving only against the engine's verdict."""
+    if action == "approve":
+        return application.assessment_verdict != "PASS"
+    return action in COMMENT_NEEDED
+
+
+def _decision_comment(application, action, comment):
+    comment = (comment or "").strip()
+    if comment_needed(application, action):
+        comment = _required_text(comment, "comment", str(COMMENT_NEEDED[action]))
+    return comment
+
+
 def application_request_changes(*, actor, application_id, comment=""):
     with transaction.atomic():
         application = _locked_application(actor, application_id)
         policy.ensure_can_decide(actor, application)
         _require_state(application, "request changes")
-        comment = _required_text(comment, "comment", _("Say what needs to change."))
+        comment = _decision_comment(application, "request changes", comment)
         application.last_comment = comment
         _move(
             application,
@@ -596,7 +631,7 @@ def application_reject(*, actor, application_id, comment=""):
         application = _locked_application(actor, application_id)
         policy.ensure_can_decide(actor, application)
         _require_state(application, "reject")
-        comment = _required_text(comment, "comment", _("Give the reason for the rejection."))
+        comment = _decision_comment(application, "reject", comment)
         against = application.assessment_verdict == "PASS"
         application.last_comment = comment
         application.override_reason = comment if against else ""
@@ -622,14 +657,18 @@ def application_approve(*, actor, application_id, comment=""):
         application = _locked_application(actor, application_id)
         policy.ensure_can_decide(actor, application)
         _require_state(application, "approve")
-        comment = (comment or "").strip()
-        against = application.assessment_verdict != "PASS"
-        if against:
-            comment = _required_text(
-                comment,
-                "comment",
-                _("The origin assessment fails: approving needs a written reason."),
-            )
+        if application.renews_id:
+            # Locked, so that two renewals approved at once cannot both follow it.
+            renewed = Certificate.objects.select_for_update().get(pk=application.renews_id)
+            successor = lifecycle.successor_of(renewed)
+            if successor:
+                message = _("Certificate %(old)s is renewed already, by %(new)s.") % {
+                    "old": renewed.number,
+                    "new": successor,
+                }
+                raise Conflict(message, code="already_renewed")
+        comment = _decision_comment(application, "approve", comment)
+        against = comment_needed(application, "approve")
         now = timezone.now()
         producer = Producer.objects.select_for_update().get(pk=application.producer_id)
         first_verification = producer.verified_at is None
@@ -812,7 +851,10 @@ def _certificate_transition(actor, number, action, reason):
         certificate.status_reason = reason
         certificate.status_changed_at = timezone.now()
         certificate.save(update_fields=["status", "status_reason", "status_changed_at"])
-        register.reindex_certificate(certificate)
+        # The producer's row is the lock every write of its register entries takes (update,
+        # attest, approve): a rename committing meanwhile cannot leave a stale entry.
+        producer = Producer.objects.select_for_update().get(pk=certificate.producer_id)
+        register.reindex_certificate(certificate, producer=producer)
         audit.record(
             actor,
             transition.event,

@@ -30,7 +30,6 @@
     if (pending) pending.abort();
     pending = new AbortController();
     var body = new FormData(form);
-    body.delete("add_row");
     fetch(form.dataset.liveCheck, {
       method: "POST", body: body, credentials: "same-origin", signal: pending.signal,
     }).then(function (response) {

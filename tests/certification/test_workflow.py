@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 
 from certification.core.numbering import parse_number
 from certification.exceptions import (
+    Conflict,
     NotFound,
     PermissionDenied,
     TransitionNotAllowed,
@@ -279,6 +280,42 @@ def test_renewal_is_refused_before_its_window_and_for_other_products(flow):
     old.save()
     with pytest.raises(ValidationFailed):
         flow.application(S.DRAFT, product=other, renews=old)
+
+
+def test_a_certificate_is_renewed_once(flow):
+    """A second renewal application is refused while one is open, and an approval finds
+    a certificate renewed meanwhile (say, by an application opened before this rule) and
+    refuses: never two certificates following one."""
+    today = datetime.date.today()
+    old = _issued(flow, valid_until=today + datetime.timedelta(days=30))
+    first = flow.application(S.UNDER_REVIEW, renews=old)
+    with pytest.raises(ValidationFailed) as excinfo:
+        flow.application(S.DRAFT, renews=old)
+    assert f"application {first.pk}" in excinfo.value.message
+    # A rival that got under review anyway (data from before the rule): the approval
+    # that comes second is refused.
+    second = flow.application(S.UNDER_REVIEW)
+    Application.objects.filter(pk=second.pk).update(renews=old)
+    second.refresh_from_db()
+    flow.do("approve", first)
+    with pytest.raises(Conflict) as excinfo:
+        flow.do("approve", second)
+    assert excinfo.value.code == "already_renewed"
+    assert Certificate.objects.filter(renews=old).count() == 1
+    second.refresh_from_db()
+    assert second.status == S.UNDER_REVIEW
+
+
+def test_an_import_audits_each_product_it_creates(flow):
+    data = {"hs_code": "610910", "ex_works_price": "10.00", "currency": "USD"}
+    items = [{"data": {**data, "name": f"Shirt {n}"}, "materials": []} for n in range(3)]
+    created = services.products_import(
+        actor=flow.member, producer_id=flow.producer.pk, products=items
+    )
+    assert [p.name for p in created] == ["Shirt 0", "Shirt 1", "Shirt 2"]
+    events = AuditEvent.objects.filter(action="product.created").order_by("id")
+    assert [e.target_id for e in events] == [str(p.pk) for p in created]
+    assert all(e.data == {"materials": 0, "imported": True} for e in events)
 
 
 # --- Authorisation matrix ------------------------------------------------------------------

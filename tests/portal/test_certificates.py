@@ -117,11 +117,24 @@ def test_while_the_pdf_is_prepared_the_page_says_so_and_refreshes_itself(holder,
     certificate = issued(flow)
     assert not store.is_stored(certificate)
     page = text(holder.get(f"/portal/certificates/{certificate.number}/"))
-    assert '<meta http-equiv="refresh" content="5">' in page
+    assert '<meta http-equiv="refresh" content="5; url=?waited=1">' in page
+    assert 'href="?waited=24">Stop refreshing this page</a>' in page
     assert "The PDF is being prepared." in page
     response = holder.get(f"/portal/certificates/{certificate.number}/pdf/", follow=True)
     assert response.redirect_chain[-1][0] == f"/portal/certificates/{certificate.number}/"
     assert "this page refreshes itself until it is ready" in text(response)
+
+
+def test_the_page_stops_refreshing_when_asked_or_after_two_minutes(holder, flow):
+    certificate = issued(flow)
+    url = f"/portal/certificates/{certificate.number}/"
+    page = text(holder.get(url, {"waited": "5"}))
+    assert 'content="5; url=?waited=6"' in page
+    for waited in ("24", "999", "nonsense"):
+        page = text(holder.get(url, {"waited": waited}))
+        assert 'http-equiv="refresh"' not in page
+        assert "The PDF is not ready yet." in page
+        assert f'href="{url}">Check again</a>' in page
 
 
 def test_once_stored_the_pdf_downloads(holder, flow):

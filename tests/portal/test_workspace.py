@@ -15,10 +15,7 @@ from django.utils import timezone
 from certification.models import Application, ApplicationDocument, AuditEvent, Certificate
 from certification.workflow import services
 from tests.certification.conftest import Flow
-from tests.factories import (
-    ProductFactory,
-    ReviewerFactory,
-)
+from tests.factories import ProductFactory, ReviewerFactory, SecretariatFactory
 from tests.portal.conftest import rows, text, workspace_roles
 
 pytestmark = pytest.mark.django_db
@@ -314,3 +311,48 @@ def test_a_manufacturer_account_cannot_use_the_workspace_even_for_its_own(client
     application = flow.application(S.SUBMITTED)
     client.force_login(flow.member)
     assert client.get(f"/workspace/applications/{application.pk}/").status_code == 403
+
+
+def test_comments_the_decision_needs_are_marked_required_not_optional(reviewing, flow):
+    application = flow.application(S.UNDER_REVIEW, product=flow.make_product(passing=False))
+    page = text(reviewing.get(f"/workspace/applications/{application.pk}/"))
+    for label in (
+        "What needs to change",
+        "Reason for the rejection",
+        "Why you approve although the origin check fails",
+    ):
+        label_html = page.split(label, 1)[1].split("</label>", 1)[0]
+        assert "optional" not in label_html, label
+    passing = flow.application(S.UNDER_REVIEW)
+    page = text(reviewing.get(f"/workspace/applications/{passing.pk}/"))
+    # Approving with the verdict: the comment is the reviewer's choice.
+    approve = page.split('id="id_approve-comment"', 1)[0].rsplit("<label", 1)[1]
+    assert "(optional)" in approve
+
+
+def test_a_decision_is_checked_for_permission_and_state_before_its_input(client, flow):
+    application = flow.application(S.SUBMITTED)
+    client.force_login(SecretariatFactory())
+    long_text = "x" * 6000  # too long for the form: still a 403 for who may not decide
+    response = client.post(
+        f"/workspace/applications/{application.pk}/reject/", {"reject-comment": long_text}
+    )
+    assert response.status_code == 403
+    client.force_login(flow.reviewer)
+    response = client.post(
+        f"/workspace/applications/{application.pk}/reject/",
+        {"reject-comment": long_text},
+        follow=True,
+    )
+    assert "Nothing was changed: the application is submitted now" in text(response)
+    application.refresh_from_db()
+    assert application.status == S.SUBMITTED
+
+
+def test_the_queue_count_waits_for_the_second_factor(client, flow):
+    flow.application(S.SUBMITTED)
+    client.force_login(flow.reviewer, second_factor=False)
+    page = text(client.get("/account/"))
+    assert 'class="badge"' not in page
+    client.force_login(flow.reviewer)
+    assert 'class="badge"' in text(client.get("/account/"))
