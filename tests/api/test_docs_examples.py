@@ -214,7 +214,18 @@ def test_the_worked_check_digits_are_the_codes():
     assert str(parse_number(" mca-uz-2026-000123-97 ")) == number
     mapped = "".join(str(ord(c) - ord("A") + 10) if c.isalpha() else c for c in "MCAUZ2026000123")
     assert mapped == "22121030352026000123"
-    assert int(mapped + "00") % 97 == 1 and 98 - 1 == 97
-    assert int(mapped + "97") % 97 == 1
+    remainder = int(mapped + "00") % 97
+    assert remainder == 1
+    check_digits = f"{98 - remainder:02d}"  # as docs/api.md computes them
+    assert check_digits == number[-2:] == "97"
+    assert int(mapped + check_digits) % 97 == 1
+    # The same steps give every number's check digits, two digits where the result is < 10.
+    padded = 0
+    for sequence in range(1, 300):
+        digits = "".join(str(int(c, 36)) for c in f"MCAUZ2026{sequence:06d}")
+        expected = f"{98 - int(digits + '00') % 97:02d}"
+        assert format_number("UZ", 2026, sequence)[-2:] == expected, sequence
+        padded += expected.startswith("0")
+    assert padded
     for text in (number, "MCAUZ2026000123", mapped, mapped + "00", mapped + "97"):
         assert f"`{text}`" in TEXT
