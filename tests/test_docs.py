@@ -52,3 +52,14 @@ def test_every_setting_read_from_the_environment_is_documented():
     table = (ROOT / "docs" / "operations.md").read_text()
     undocumented = sorted(name for name in variables if f"`{name}`" not in table)
     assert undocumented == [], "add these to the table in docs/operations.md"
+
+
+def test_the_upgrade_notes_say_to_rebuild_the_register_once_after_its_migration():
+    # certification.0004_register creates the register empty: certificates issued before it
+    # are in no search until `rebuild_register` writes them (migrate alone does not).
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    upgrading = operations.split("### Upgrading", 1)[1].split("\n## ", 1)[0]
+    assert "0004_register" in upgrading and "manage.py rebuild_register" in upgrading
+    assert "After `migrate` alone the registry is complete" not in operations
+    readme = (ROOT / "README.md").read_text()
+    assert "rebuild_register` once" in readme
