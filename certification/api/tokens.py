@@ -1,14 +1,20 @@
 """The caller's API tokens over the API (docs/api.md, "Signing in"): list them (in force,
 expired and revoked, never a key), make one (its key in that answer only) and revoke one
 (DELETE; it stops working at once, the current token included). A token exists only for
-its owner: another account's is "not found"."""
+its owner: another account's is "not found".
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+A token makes no new token: only a browser session (an official's confirmed by its app) or
+auth/token/ with the password (and an official's code) does, so that a leaked key cannot
+outlive its own expiry or revocation by making others."""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
+from certification.api import serializers as s
 from certification.api.views import errors
-from certification.exceptions import NotFound
+from certification.exceptions import NotFound, PermissionDenied
 from certification.workflow import accounts
 from registry.models import ApiToken
 
@@ -100,8 +106,21 @@ class ApiTokenViewSet(
 
     @extend_schema(
         summary="Make a new API token; the answer carries its key once",
+        description="With a browser session only (a reviewer's or the secretariat's confirmed "
+        "by its authenticator app): a request made with an API token is refused, 403 "
+        "`session_required`. Without a session, `POST auth/token/` with the password (and "
+        "the one-time code where the account has a second factor) makes a token.",
         request=ApiTokenInputSerializer,
-        responses={201: ApiTokenCreatedSerializer, **errors(*TOKEN_ERRORS, 409)},
+        responses={
+            201: ApiTokenCreatedSerializer,
+            **errors(*TOKEN_ERRORS, 409),
+            403: OpenApiResponse(
+                s.ErrorSerializer,
+                description="`session_required`: the request was made with an API token; a "
+                "token makes no new token. `second_factor_required`: a reviewer's or the "
+                "secretariat's session its app has not confirmed.",
+            ),
+        },
         examples=[
             OpenApiExample(
                 "A border post's scanner",
@@ -111,6 +130,14 @@ class ApiTokenViewSet(
         ],
     )
     def create(self, request):
+        if isinstance(request.auth, ApiToken):
+            raise PermissionDenied(
+                _(
+                    "A token cannot make new tokens: make one on the pages "
+                    "(/account/tokens/) or with your password at auth/token/."
+                ),
+                code="session_required",
+            )
         data = ApiTokenInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         token, key = accounts.token_issue(actor=request.user, **data.validated_data)

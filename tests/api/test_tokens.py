@@ -115,7 +115,9 @@ def test_a_customs_account_may_be_allowed_a_year_by_the_secretariat():
 def test_tokens_are_listed_without_keys_made_and_revoked_over_the_api(manufacturer):
     key = api_key(manufacturer, name="first")
     client = with_key(key)
-    made = client.post("/api/v1/auth/tokens/", {"name": "scanner", "days": 7}, format="json")
+    session = APIClient()
+    session.force_login(manufacturer)
+    made = session.post("/api/v1/auth/tokens/", {"name": "scanner", "days": 7}, format="json")
     assert made.status_code == 201
     new_key = made.json()["token"]
     listed = client.get("/api/v1/auth/tokens/").json()["results"]
@@ -135,6 +137,26 @@ def test_tokens_are_listed_without_keys_made_and_revoked_over_the_api(manufactur
     created, revoked = AuditEvent.objects.filter(target_type="apitoken").order_by("id")
     assert (created.action, revoked.action) == ("token.created", "token.revoked")
     assert created.data["prefix"] == new_key[:12] and new_key not in str(created.data)
+
+
+def test_a_token_makes_no_new_tokens_a_session_or_the_password_does(manufacturer, flow):
+    key = api_key(manufacturer)
+    refused = with_key(key).post("/api/v1/auth/tokens/", {"name": "more"}, format="json")
+    error = assert_error(refused, 403, "session_required")
+    assert "auth/token/" in error["message"]
+    assert ApiToken.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="token.created").exists()
+    # An official's token neither, though its account has its app.
+    reviewer_key = api_key(flow.reviewer)
+    refused = with_key(reviewer_key).post("/api/v1/auth/tokens/", {"name": "x"}, format="json")
+    assert_error(refused, 403, "session_required")
+    assert ApiToken.objects.count() == 2
+    # A browser session makes one; so does the password at auth/token/.
+    session = APIClient()
+    session.force_login(manufacturer)
+    assert session.post("/api/v1/auth/tokens/", {"name": "more"}, format="json").status_code == 201
+    assert issue(email=manufacturer.email, password=PASSWORD).status_code == 200
+    assert ApiToken.objects.filter(user=manufacturer).count() == 3
 
 
 def test_an_expired_or_revoked_token_gets_401_with_the_error_body(manufacturer):

@@ -155,7 +155,9 @@ def test_a_whole_flow_leaves_no_secret_in_logs_audit_data_or_api_answers(client,
     api(caller, "get", f"/api/v1/webhooks/{hook['id']}/")
     api(caller, "post", f"/api/v1/applications/{application.pk}/approve/", {"comment": "ok"})
     api(caller, "get", "/api/v1/auth/tokens/")
-    second = api(caller, "post", "/api/v1/auth/tokens/", {"name": "two"}, carries="second")
+    browser = APIClient()
+    browser.cookies = client.cookies  # the pages' session, confirmed by the code
+    second = api(browser, "post", "/api/v1/auth/tokens/", {"name": "two"}, carries="second")
     api(caller, "delete", f"/api/v1/auth/tokens/{second.json()['id']}/")
     api(caller, "delete", f"/api/v1/webhooks/{hook['id']}/")
     api(caller, "get", "/api/v1/producers/")
