@@ -433,13 +433,17 @@ def test_a_forged_forwarded_for_header_does_not_escape_the_address_throttle(monk
     )
     monkeypatch.setattr(SimpleRateThrottle, "timer", lambda self: 2_000_030.0)
     anonymous = client_for()
-    codes = [
+    responses = [
         anonymous.post(
             "/api/v1/auth/token/",
             {"email": "a@b.c", "password": "x"},
             format="json",
             HTTP_X_FORWARDED_FOR=f"198.51.100.{attempt}",  # a new "address" every time
-        ).status_code
+        )
         for attempt in range(31)
     ]
-    assert codes[30] == 429
+    codes = [response.status_code for response in responses]
+    assert codes[:30] == [400] * 30 and codes[30] == 429
+    for response in responses[:30]:  # "a@b.c" is refused as an address, yet counted
+        assert_error(response, 400, "validation_error", fields=("email",))
+    assert_error(responses[30], 429, "throttled")
