@@ -12,6 +12,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -121,6 +122,8 @@ def setup(request):
         except DomainError as error:
             form.add_domain_error(error)
         else:
+            # The account's other sessions ended (enrolment_confirm); this one stays.
+            update_session_auth_hash(request, user)
             accounts.verified_in_session(request, device)
             return _recovery_codes_page(request, codes, safe_next(request))
     key = device.base32_key

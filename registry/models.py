@@ -145,8 +145,9 @@ class User(AbstractUser):
             "up to 365 days."
         ),
     )
-    # Changed by "sign out everywhere": part of the hash every session of the account
-    # carries, so all of them end at once (_get_session_auth_hash).
+    # Changed by "sign out everywhere" and by setting up an authenticator app: part of the
+    # hash every session of the account carries, so all of them end at once
+    # (_get_session_auth_hash).
     session_salt = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     USERNAME_FIELD = "email"

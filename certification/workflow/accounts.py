@@ -150,7 +150,12 @@ def enrolment_pending(user):
 
 def enrolment_confirm(*, actor, code):
     """Confirm the pending authenticator with a first code of the app. Returns (device,
-    the ten recovery codes, shown once)."""
+    the ten recovery codes, shown once).
+
+    Every session of the account ends, as on signing out everywhere (User.session_salt):
+    one opened before the app, with the password alone, must not stay open unconfirmed.
+    ``actor`` is given the new salt, so that the caller keeps its own session with
+    django.contrib.auth.update_session_auth_hash."""
     with transaction.atomic():
         user = _locked_user(actor)
         device = (
@@ -169,6 +174,7 @@ def enrolment_confirm(*, actor, code):
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = device.new_recovery_codes()
+        actor.session_salt = _new_session_salt(user)
         audit.record(user, "account.otp_enrolled", user, data={})
     return device, codes
 
@@ -266,7 +272,13 @@ def sign_out_everywhere(*, actor):
     and the second factor stay as they are."""
     with transaction.atomic():
         user = _locked_user(actor)
-        user.session_salt = secrets.token_hex(16)
-        user.save(update_fields=["session_salt"])
+        _new_session_salt(user)
         audit.record(user, "account.signed_out_everywhere", user, data={})
     return user
+
+
+def _new_session_salt(user):
+    """Give the (locked) account a new session salt: every session it has ends."""
+    user.session_salt = secrets.token_hex(16)
+    user.save(update_fields=["session_salt"])
+    return user.session_salt

@@ -178,6 +178,28 @@ def test_a_manufacturer_chooses_and_then_signs_in_with_the_app_too(client, manuf
     assert sign_in(client, manufacturer)["Location"] == "/portal/"
 
 
+def test_setting_up_an_app_ends_the_accounts_other_sessions_and_keeps_this_one(
+    client, manufacturer
+):
+    from django.test import Client
+
+    other = Client()  # signed in with the password alone, before the app
+    other.force_login(manufacturer)
+    client.force_login(manufacturer)
+    assert other.get("/account/").status_code == 200
+    html = text(client.get("/account/two-factor/setup/"))
+    key_text = re.search(r'id="key">([A-Z2-7 ]+)</span>', html).group(1)
+    done = client.post("/account/two-factor/setup/", {"code": code_for_key(key_text)})
+    assert done.status_code == 200 and len(re.findall(r"<li>([a-z2-7-]{19})</li>", text(done)))
+    # The older session ends; this one stays signed in, confirmed by the app.
+    assert other.get("/account/")["Location"].startswith("/account/login/")
+    assert other.get("/account/two-factor/")["Location"].startswith("/account/login/")
+    assert client.get("/account/").status_code == 200
+    overview = client.get("/account/two-factor/")
+    assert overview.status_code == 200 and "Turn off two-factor sign-in" in text(overview)
+    assert client.session[DEVICE_ID_SESSION_KEY]
+
+
 def test_reviewers_may_not_turn_it_off(client, flow):
     client.force_login(flow.reviewer)
     assert "Turn off two-factor sign-in" not in text(client.get("/account/two-factor/"))
