@@ -84,6 +84,11 @@ def entry_values(certificate, producer, hs_section, now):
     }
 
 
+def _sections():
+    """{HS chapter: its section}, from the nomenclature's chapters."""
+    return dict(HSCode.objects.filter(level=2).values_list("code", "section"))
+
+
 def _section_of(hs_code):
     return HSCode.objects.filter(code=hs_code[:2]).values_list("section", flat=True).first() or ""
 
@@ -93,9 +98,14 @@ def reindex_certificate(certificate, *, producer=None, now=None):
     producer = producer or Producer.objects.get(pk=certificate.producer_id)
     now = now or timezone.now()
     before = RegisterEntry.objects.filter(pk=certificate.pk).values_list("terms", "listed").first()
-    values = entry_values(
-        certificate, producer, _section_of(certificate.product_snapshot["hs_code"]), now
-    )
+    section = _section_of(certificate.product_snapshot["hs_code"])
+    _write(certificate, producer, section, before, now)
+
+
+def _write(certificate, producer, section, before, now):
+    """Write the entry, and move the vocabulary's counts from `before` ((terms, listed) of
+    the entry as it was, None when there was none)."""
+    values = entry_values(certificate, producer, section, now)
     RegisterEntry.objects.update_or_create(certificate_id=certificate.pk, defaults=values)
     count_words(
         before[0] if before and before[1] else "",
@@ -104,13 +114,27 @@ def reindex_certificate(certificate, *, producer=None, now=None):
 
 
 def reindex_producer(producer, *, now=None):
-    """Write the entries of every certificate of the producer (a new name, an attestation)."""
+    """Write the entries of every certificate of the producer (a new name, an attestation):
+    the sections and the entries as they were read once for all of them, so that only the
+    writes are per certificate."""
     now = now or timezone.now()
-    certificates = Certificate.objects.filter(producer_id=producer.pk).select_related(
-        "member_state"
+    certificates = list(
+        Certificate.objects.filter(producer_id=producer.pk)
+        .select_related("member_state")
+        .order_by("pk")
     )
-    for certificate in certificates.order_by("pk"):
-        reindex_certificate(certificate, producer=producer, now=now)
+    if not certificates:
+        return
+    sections = _sections()
+    before = {
+        pk: (terms, listed)
+        for pk, terms, listed in RegisterEntry.objects.filter(
+            pk__in=[c.pk for c in certificates]
+        ).values_list("pk", "terms", "listed")
+    }
+    for certificate in certificates:
+        section = sections.get(certificate.product_snapshot["hs_code"][:2], "")
+        _write(certificate, producer, section, before.get(certificate.pk), now)
 
 
 def count_words(old_terms, new_terms):
@@ -147,7 +171,7 @@ def rebuild():
     RegisterEntry.objects.all().delete()
     RegisterWord.objects.all().delete()
     now = timezone.now()
-    sections = dict(HSCode.objects.filter(level=2).values_list("code", "section"))
+    sections = _sections()
     producers = {}
     counts = {}
     entries = []

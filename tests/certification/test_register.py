@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from certification.core import lifecycle
@@ -16,6 +17,7 @@ from certification.models import Application, Certificate, RegisterEntry, Regist
 from certification.register import index, search
 from certification.register.search import Criteria
 from certification.workflow import services
+from registry.models import Producer
 from tests.certification.conftest import Flow
 from tests.factories import MaterialFactory, ProducerFactory, ProductFactory, state
 
@@ -201,6 +203,25 @@ def test_a_renamed_producer_is_found_by_both_names_and_shown_by_the_new_one(flow
         ("Chorsu Tea House", old_name)
     ]
     assert names(Criteria(q=old_name)) == ["Green tea"]
+
+
+def test_reindexing_a_producer_reads_sections_and_old_entries_once(flow):
+    for n, hs_code in enumerate(("610910", "081310", "570110")):
+        certify(flow, f"Sample good {n}", hs_code=hs_code)
+    producer = Producer.objects.get(pk=flow.producer.pk)
+    producer.legal_name = "Silk Road Goods LLC"
+    producer.save(update_fields=["legal_name"])
+    with CaptureQueriesContext(connection) as captured:
+        index.reindex_producer(producer)
+    reads = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert sum('FROM "registry_hscode"' in sql for sql in reads) == 1
+    # The old entries in one read, then each entry's own (update_or_create's) before its write.
+    assert sum('FROM "certification_registerentry"' in sql for sql in reads) == 1 + 3
+    entries = RegisterEntry.objects.order_by("pk")
+    assert [e.hs_section for e in entries] == ["XI", "II", "XI"]
+    assert {e.producer_name for e in entries} == {"Silk Road Goods LLC"}
+    assert RegisterWord.objects.get(word="silk").entries == 3
+    assert RegisterWord.objects.get(word="sample").entries == 3
 
 
 def test_an_individual_entrepreneur_s_tax_id_never_enters_the_register(flow):
