@@ -94,6 +94,14 @@ class ProducerAdmin(admin.ModelAdmin):
     search_fields = ["legal_name", "trade_name", "tax_id"]
     readonly_fields = ["created_at", "created_by", "verified_at", "verified_by"]
     inlines = [SiteInline, ProducerMemberInline]
+    # What identifies a producer and what the public register shows of it change through
+    # the services (its members' page, the attestation), which audit the change and
+    # re-index the register in the same transaction; here they are read only.
+    identity_fields = ["legal_name", "trade_name", "kind", "member_state", "tax_id"]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + self.identity_fields if obj is not None else fields
 
 
 class MaterialInline(admin.TabularInline):

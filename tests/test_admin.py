@@ -201,3 +201,12 @@ def test_signed_out_the_admin_login_sends_to_the_registrys_sign_in_on_post_too(c
     assert response.status_code == 302
     assert response["Location"] == "/account/login/?next=%2Fadmin%2Fregistry%2F"
     assert "_auth_user_id" not in client.session
+
+
+def test_a_producers_names_and_identity_are_read_only_in_the_admin(staff_client):
+    flow = Flow("UZ")
+    url = reverse("admin:registry_producer_change", args=[flow.producer.pk])
+    page = staff_client.get(url).content.decode()
+    for field in ("legal_name", "trade_name", "kind", "member_state", "tax_id"):
+        assert f'name="{field}"' not in page, field
+    assert 'name="address"' in page
