@@ -19,8 +19,11 @@ rather than left to the planner, which cannot know it for words together:
 - few (at most RARE): every match through the GIN index, then the newest;
 - many: down the date index, the text checked on each row, until the page is full (a
   common word fills it within a few hundred rows).
-How many: the vocabulary's count for one word and no filter; else estimated from a sample
-of the table (TABLESAMPLE, about SAMPLE rows), since words may go together or never.
+How many: the vocabulary's count for one word when the filters keep every listed entry
+(every status asked for, no other filter: the vocabulary counts listed entries whatever
+their status, so its count says nothing of how many are valid); else estimated from a
+sample of the table (TABLESAMPLE, about SAMPLE rows), since words may go together or never,
+and a word common among expired or revoked entries may be rare among valid ones.
 On SQLite (the embedded default) one statement with LIKE over the terms does it all.
 
 Every statement goes through Django's cursor on the default database; bench/search.py
@@ -252,9 +255,12 @@ def where(criteria, now):
     return " AND ".join(sql), params
 
 
-def _unfiltered(criteria):
-    """Whether the criteria ask for nothing but the words and the default status."""
-    return criteria == Criteria(q=criteria.q, sort=criteria.sort)
+def _every_entry(criteria):
+    """Whether the criteria's filters keep every listed entry: every status, and no state,
+    section or HS code. The vocabulary's counts are of those entries."""
+    return set(criteria.statuses) >= set(STATUSES) and not (
+        criteria.states or criteria.section or criteria.hs
+    )
 
 
 def _after(cursor):
@@ -311,8 +317,8 @@ def search(criteria, *, after=None, now=None, page_size=None):
     need = page_size + 1
     filters, params = where(criteria, now)
     if connection.vendor == "postgresql":
-        # One word and no filter but the default: the vocabulary's counts are exact.
-        exact = len(words) == 1 and _unfiltered(criteria)
+        # One word and every listed entry: the vocabulary's counts are exact.
+        exact = len(words) == 1 and _every_entry(criteria)
         rows = _search_postgresql(words, criteria.sort, filters, params, cursor, need, exact=exact)
     else:
         rows = _search_sqlite(words, criteria.sort, filters, params, cursor, need)
@@ -327,8 +333,8 @@ def search(criteria, *, after=None, now=None, page_size=None):
 
 def _tiers(words, sort):
     """[(tier, tsquery, matches)] in the order they are read, `matches` the vocabulary's
-    count of the tier's entries (exact for one word, an upper bound for several); a tier
-    no entry can be in (a word in no product's name) is left out."""
+    count of the tier's entries (an upper bound: exact only for one word over every listed
+    entry); a tier no entry can be in (a word in no product's name) is left out."""
     if not words:
         return [(OTHER_TIER, None, None)]
     entries = min(w.entries for w in words)

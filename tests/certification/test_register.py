@@ -394,6 +394,42 @@ def test_postgresql_walk_gives_the_rows_of_the_gin_path(flow, monkeypatch):
     assert expected["relevance"][-1] == tea_cup and expected["date"][0] == tea_cup
 
 
+@pytest.mark.postgres
+@on_postgresql
+def test_postgresql_counts_a_word_common_among_stopped_entries_but_rare_among_valid_ones(
+    flow, monkeypatch
+):
+    # The vocabulary counts every listed entry of a word, valid or not: five here, one of
+    # them valid. For the default status that count is no measure, so the plan is chosen
+    # by the sample's estimate (few: through the GIN index), not by the walk down the date
+    # index that five matches over RARE would take.
+    for n in range(5):
+        certify(flow, f"Ceramic bowl {n}", hs_code="691200")
+    for entry in RegisterEntry.objects.order_by("pk")[:4]:
+        services.certificate_revoke(actor=flow.reviewer, number=entry.number, reason="Lead.")
+    assert RegisterWord.objects.get(word="ceramic").entries == 5
+    monkeypatch.setattr(search, "RARE", 2)
+    sampled, through_gin = [], []
+    real_sampled, real_through_gin = search._sampled, search._through_gin
+    monkeypatch.setattr(
+        search,
+        "_sampled",
+        lambda queries, *args: sampled.append(queries) or real_sampled(queries, *args),
+    )
+    monkeypatch.setattr(
+        search,
+        "_through_gin",
+        lambda tsquery, *args: through_gin.append(tsquery) or real_through_gin(tsquery, *args),
+    )
+    assert names(Criteria(q="ceramic")) == ["Ceramic bowl 4"]
+    assert sampled and through_gin  # the sample's estimate, then the GIN index
+
+    sampled.clear()
+    everything = Criteria(q="ceramic", statuses=tuple(search.STATUSES))
+    assert names(everything) == [f"Ceramic bowl {n}" for n in (4, 3, 2, 1, 0)]
+    assert sampled == []  # every status: the vocabulary's count is exact
+
+
 def _all_pages(criteria):
     seen, after = [], None
     while True:
