@@ -6,7 +6,8 @@ of creation. Then the old table, which held the keys in the clear, is dropped.
 
 DRF's authtoken app is no longer installed, so its table is read with plain SQL, and only
 where it exists (a database made before this change). Going back cannot restore the keys
-(only their hashes are kept): the migrated rows are left as they are."""
+(only their hashes are kept), so it is refused (IrreversibleError): a rollback past this
+migration needs a backup taken before it."""
 
 import hashlib
 from datetime import UTC, datetime, timedelta
@@ -57,5 +58,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(tokens_from_authtoken, migrations.RunPython.noop),
+        # No reverse: the plain keys are gone; rolling back must refuse, not pretend.
+        migrations.RunPython(tokens_from_authtoken),
     ]

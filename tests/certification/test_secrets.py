@@ -192,6 +192,10 @@ def _leaves():
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migrating_keeps_every_token_and_webhook_secret():
+    # Back to a database of before the change. 0007 refuses to be reversed (its keys are
+    # gone); on this test database, which never had the old table, it changed nothing, so it
+    # is marked unapplied only, as `migrate --fake registry 0006_credentials` would.
+    MigrationExecutor(connection).migrate([("registry", "0006_credentials")], fake=True)
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     old = executor.loader.project_state(BEFORE).apps
@@ -262,6 +266,23 @@ def test_migrating_keeps_every_token_and_webhook_secret():
         )
         assert cursor.fetchone()[0] == "whsec_plain-old-secret-0123456789"
     MigrationExecutor(connection).migrate(_leaves())
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_going_back_past_the_tokens_migration_is_refused_and_keeps_the_tokens():
+    """0007 dropped the table of plain keys: going back cannot bring them back, so it is
+    refused rather than leaving clients with neither the old keys nor a word about it."""
+    from django.db.migrations.exceptions import IrreversibleError
+
+    api_key(CustomsFactory())
+    try:
+        with pytest.raises(IrreversibleError, match="0007_api_tokens_from_authtoken"):
+            MigrationExecutor(connection).migrate([("registry", "0006_credentials")])
+        recorded = MigrationExecutor(connection).loader.applied_migrations
+        assert ("registry", "0007_api_tokens_from_authtoken") in recorded
+        assert ApiToken.objects.count() == 1
+    finally:
+        MigrationExecutor(connection).migrate(_leaves())
 
 
 def test_the_demo_key_printed_is_the_demo_key():
