@@ -90,7 +90,10 @@ class LoginView(auth_views.LoginView):
         user = form.get_user()
         next_url = self.get_success_url()
         if accounts.authenticator(user) is not None:
-            # The second step: nothing is signed in until the code.
+            # The second step: nothing is signed in until the code. The session gets a new
+            # key first, so that one planted in this browser beforehand (session fixation)
+            # cannot finish the sign-in, nor guess codes, in its owner's place.
+            self.request.session.cycle_key()
             self.request.session[PENDING] = {
                 "user": user.pk,
                 "backend": user.backend,

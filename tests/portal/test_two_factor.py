@@ -116,6 +116,31 @@ def test_signing_in_is_the_password_then_the_code(client, flow):
     assert client.get("/workspace/").status_code == 200
 
 
+def test_the_password_step_gives_the_session_a_new_key(client, flow):
+    """A session key planted in the browser before the password (session fixation) does not
+    carry the sign-in waiting for its code."""
+    from django.conf import settings
+    from django.test import Client
+
+    reviewer = flow.reviewer
+    enrolled(reviewer)
+    session = client.session
+    session["planted"] = True
+    session.save()
+    planted = session.session_key
+    attacker = Client()
+    attacker.cookies[settings.SESSION_COOKIE_NAME] = planted
+    assert sign_in(client, reviewer)["Location"] == "/account/login/code/"
+    assert client.cookies[settings.SESSION_COOKIE_NAME].value != planted
+    # The planted key waits for no code: the attacker's code signs nobody in.
+    response = attacker.post("/account/login/code/", {"code": current_code(reviewer)})
+    assert response.status_code == 302 and response["Location"] == "/account/login/"
+    assert "_auth_user_id" not in attacker.session
+    # The browser that gave the password finishes its sign-in.
+    done = client.post("/account/login/code/", {"code": current_code(reviewer)})
+    assert done.status_code == 302 and int(client.session["_auth_user_id"]) == reviewer.pk
+
+
 def test_a_code_is_accepted_once(client, flow):
     reviewer = flow.reviewer
     code = current_code(reviewer)
