@@ -1,10 +1,16 @@
 """The register as open data (docs/api.md, "Open data"): the entries the search finds for
 the same criteria, all of them, newest first, as CSV or JSON, streamed.
 
-Rows are read through a server-side cursor on PostgreSQL (Django's chunked cursor, a
-named cursor WITH HOLD) CHUNK at a time and written out as they come, so a million rows
-cost the memory of one chunk. The status is derived in SQL, by the same instants as the
-search (certification/register/search.py, status_at).
+Rows are read a page of CHUNK at a time by the keyset of the search's date order
+(issued_at, certificate_id; search.date_page), each page one short statement written out
+as one piece before the next is read: so a million rows cost the memory of one page, and
+no cursor or transaction stays open while the client downloads. (A server-side cursor
+would not do it: requests run in autocommit, where Django's chunked cursor is declared
+WITH HOLD and PostgreSQL materialises the whole result before the first row.) Each page
+sees the register as it is when that page is read; a certificate issued meanwhile is newer
+than the first page and never in the file, and no row comes twice. The status is derived
+in SQL, by the same instants as the search (certification/register/search.py, status_at),
+at the one moment the file is made.
 """
 
 import csv
@@ -23,15 +29,16 @@ LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 ATTRIBUTION = "Made in Central Asia certification registry"
 LICENCE_LINE = f"{ATTRIBUTION}, open data under {LICENCE} ({LICENCE_URL})"
 
-# (column, SQL expression): the documented columns of docs/api.md, in order.
+# (column, the entry's column it is read from): the documented columns of docs/api.md, in
+# order.
 _STATUS = (
     "CASE WHEN status <> 'active' THEN status"
     " WHEN starts_at > %s THEN 'not_yet_valid'"
-    " WHEN ends_at <= %s THEN 'expired' ELSE 'valid' END"
+    " WHEN ends_at <= %s THEN 'expired' ELSE 'valid' END AS derived_status"
 )
 COLUMNS = (
     ("certificate_number", "number"),
-    ("status", _STATUS),
+    ("status", "derived_status"),
     ("valid_from", "valid_from"),
     ("valid_until", "valid_until"),
     ("member_state", "member_state_id"),
@@ -48,24 +55,37 @@ COLUMNS = (
     ("producer_tax_id", "producer_tax_id"),
     ("origin_criterion", "origin_criterion"),
 )
-NAMES = [name for name, _sql in COLUMNS] + ["verification_url"]
+NAMES = [name for name, _column in COLUMNS] + ["verification_url"]
+_SELECT = ", ".join(
+    [_STATUS if column == "derived_status" else column for _name, column in COLUMNS]
+    + ["issued_at", "certificate_id"]  # the keyset
+)
 
 
-def rows(criteria, now=None):
-    """Every matching entry as a list of strings in the order of NAMES, newest first."""
+def pages(criteria, now=None):
+    """Every matching entry, newest first, a page of at most CHUNK at a time: each page a
+    list of rows, each row a list of strings in the order of NAMES."""
     now = now or timezone.now()
-    select = ", ".join(sql for _name, sql in COLUMNS)
-    sql, params, _words = search.matching_sql(criteria, now, select=select)
+    sql, params, _words = search.matching_sql(criteria, now, select=_SELECT)
     if sql is None:
         return
     moment = connection.ops.adapt_datetimefield_value(now)
     verify = f"{settings.PUBLIC_BASE_URL}/verify/"
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, [moment, moment, *params])
-        while chunk := cursor.fetchmany(CHUNK):
-            for row in chunk:
-                values = [_text(value) for value in row]
-                yield [*values, f"{verify}{values[0]}/"]
+    after = None
+    while True:
+        page_sql, page_params = search.date_page(after, CHUNK)
+        found = search.read_entries(sql + page_sql, [moment, moment, *params, *page_params])
+        if found:
+            yield [_row(entry, verify) for entry in found]
+        if len(found) < CHUNK:
+            return
+        last = found[-1]
+        after = search.Cursor(search.OTHER_TIER, last.issued_at, last.certificate_id)
+
+
+def _row(entry, verify):
+    values = [_text(getattr(entry, column)) for _name, column in COLUMNS]
+    return [*values, f"{verify}{values[0]}/"]
 
 
 def _text(value):
@@ -75,26 +95,26 @@ def _text(value):
 
 
 def csv_lines(criteria, now=None):
-    """The CSV file, a line at a time: the header, then one line per entry (RFC 4180,
-    UTF-8). The licence is in the Link and X-Licence headers, not in the file, so that
-    every line is a row."""
+    """The CSV file, the header and then a page of rows at a time, each a string of lines
+    (RFC 4180, UTF-8). The licence is in the Link and X-Licence headers, not in the file, so
+    that every line is a row."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
-    def line(values):
+    def lines(rows):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(values)
+        writer.writerows(rows)
         return buffer.getvalue()
 
-    yield line(NAMES)
-    for values in rows(criteria, now):
-        yield line(values)
+    yield lines([NAMES])
+    for page in pages(criteria, now):
+        yield lines(page)
 
 
 def json_chunks(criteria, now=None):
-    """The JSON document, a piece at a time: {"licence", "attribution", "generated_at",
-    "columns", "results": [{column: value}, ...]}."""
+    """The JSON document, the head and then a page of rows at a time: {"licence",
+    "attribution", "generated_at", "columns", "results": [{column: value}, ...]}."""
     now = now or timezone.now()
     head = {
         "licence": LICENCE,
@@ -105,7 +125,8 @@ def json_chunks(criteria, now=None):
     }
     yield json.dumps(head, ensure_ascii=False)[:-1] + ', "results": ['
     separator = ""
-    for values in rows(criteria, now):
-        yield separator + json.dumps(dict(zip(NAMES, values, strict=True)), ensure_ascii=False)
+    for page in pages(criteria, now):
+        objects = (dict(zip(NAMES, values, strict=True)) for values in page)
+        yield separator + ",\n".join(json.dumps(o, ensure_ascii=False) for o in objects)
         separator = ",\n"
     yield "]}\n"

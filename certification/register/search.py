@@ -483,14 +483,16 @@ def _entries(sql, params):
 def _from_text(entry):
     """SQLite gives plain SQL its dates and moments (naive UTC) as text."""
     for name in _DATETIMES:
-        value = getattr(entry, name)
+        value = getattr(entry, name, None)
+        if value is None:
+            continue  # not read by this statement
         if isinstance(value, str):
             value = datetime.datetime.fromisoformat(value)
         if value.tzinfo is None:
             value = value.replace(tzinfo=datetime.UTC)
         setattr(entry, name, value)
     for name in _DATES:
-        value = getattr(entry, name)
+        value = getattr(entry, name, None)
         if isinstance(value, str):
             setattr(entry, name, datetime.date.fromisoformat(value))
 
@@ -515,16 +517,30 @@ def _rows(sql, params):
 
 
 def matching_sql(criteria, now, *, select=COLUMNS):
-    """(SQL, params, words) of every entry matching the criteria, newest first: the rows
-    of the search in date order, all of them (the export streams it). None for the SQL
-    when a word matches nothing. The params of `select`, if any, go before `params`."""
+    """(SQL, params, words) of every entry matching the criteria, in no order and all of
+    them: the rows of the search. The export adds date_page() to it. None for the SQL when
+    a word matches nothing. The params of `select`, if any, go before `params`."""
     words = resolve(query_words(criteria.q))
     if any(not w.alternatives for w in words):
         return None, [], words
     filters, params = where(criteria, now)
     condition, text_params = text_condition(words)
-    sql = f"SELECT {select} FROM {ENTRY} WHERE {filters}{condition} ORDER BY {ORDER}"  # noqa: S608
+    sql = f"SELECT {select} FROM {ENTRY} WHERE {filters}{condition}"  # noqa: S608
     return sql, [*params, *text_params], words
+
+
+def date_page(after, limit):
+    """(SQL, params) that make matching_sql's statement one page in the search's date order:
+    the `limit` newest entries older than `after` (a Cursor; None: from the newest), by the
+    keyset (issued_at, certificate_id) the search's pages use."""
+    after_sql, after_params = _after(after)
+    return f"{after_sql} ORDER BY {ORDER} LIMIT %s", [*after_params, limit]
+
+
+def read_entries(sql, params):
+    """The rows of a statement over the entries as Found objects (as the search reads
+    them: dates and moments as Python's on every database)."""
+    return _entries(sql, params)
 
 
 def last_modified(now=None):

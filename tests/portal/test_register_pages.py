@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 from django.utils.http import http_date
 
@@ -211,25 +212,46 @@ def test_the_export_s_rows_are_the_search_s(client, register):
     assert melon["verification_url"].endswith(f"/verify/{melon['certificate_number']}/")
 
 
-def test_the_export_streams_from_a_chunked_cursor(client, register, monkeypatch):
-    monkeypatch.setattr(export, "CHUNK", 1)
-    fetched = []
-    real = connection.chunked_cursor
+def test_the_export_streams_a_page_at_a_time_by_the_keyset(client, register, monkeypatch):
+    # No server-side cursor: in autocommit Django declares it WITH HOLD, which PostgreSQL
+    # materialises whole before the first row. Pages of CHUNK rows instead, each its own
+    # statement, read as the body is.
+    monkeypatch.setattr(export, "CHUNK", 2)
+    monkeypatch.setattr(connection, "chunked_cursor", lambda: pytest.fail("a chunked cursor"))
+    everything = {"status": list(search.STATUSES)}
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get("/registry/export.csv", everything)
+        read_before_the_body = len(captured)
+        chunks = [chunk.decode() for chunk in response.streaming_content]
+    pages = [q["sql"] for q in captured.captured_queries[read_before_the_body:]]
+    pages = [sql for sql in pages if "ORDER BY issued_at DESC, certificate_id DESC" in sql]
+    assert not any("ORDER BY issued_at" in q["sql"] for q in captured[:read_before_the_body])
+    assert len(pages) == 2 and all("LIMIT" in sql for sql in pages)
+    assert "(issued_at, certificate_id) <" in pages[1]
+    # The header, then each page as one piece: two rows, then the last one.
+    assert [chunk.count("\r\n") for chunk in chunks] == [1, 2, 1]
+    criteria = Criteria(statuses=tuple(search.STATUSES), sort="date")
+    found = [e.number for e in search.search(criteria, page_size=100).results]
+    assert [row[0] for row in list(csv.reader(io.StringIO("".join(chunks))))[1:]] == found
 
-    def chunked():
-        cursor = real()
-        fetchmany = cursor.fetchmany
-        cursor.fetchmany = lambda size: fetched.append(size) or fetchmany(size)
-        return cursor
+    document = json.loads(_export(client, "json", everything))
+    assert [row["certificate_number"] for row in document["results"]] == found
 
-    monkeypatch.setattr(connection, "chunked_cursor", chunked)
-    response = client.get("/registry/export.csv", {"q": "dried"})
-    assert fetched == []  # nothing read before the body is
-    chunks = iter(response.streaming_content)
-    assert next(chunks).startswith(b"certificate_number,")
-    assert sum(1 for _ in chunks) == 2
-    assert fetched == [1, 1, 1]  # a row at a time, and the empty fetch that ends it
-    assert response["Link"] == f'<{export.LICENCE_URL}>; rel="license"'
+
+def test_the_export_s_pages_follow_the_keyset_through_certificates_issued_together(
+    client, flow, monkeypatch
+):
+    for n in range(5):
+        certify(flow, f"Ceramic bowl {n}", hs_code="691200")
+    moment = RegisterEntry.objects.order_by("issued_at").first().issued_at
+    RegisterEntry.objects.update(issued_at=moment)  # one instant: the id alone orders them
+    newest_first = list(
+        RegisterEntry.objects.order_by("-certificate_id").values_list("number", flat=True)
+    )
+    for chunk in (1, 2, 5, 1000):
+        monkeypatch.setattr(export, "CHUNK", chunk)
+        lines = list(csv.reader(io.StringIO(_export(client, "csv", {"q": "bowl"}))))
+        assert [row[0] for row in lines[1:]] == newest_first, chunk
 
 
 def test_etag_and_last_modified_answer_304_until_the_register_changes(client, register, flow):
