@@ -22,7 +22,6 @@ only when every one lets it through: the short way of the verify endpoint
 counts it exactly as on every other endpoint."""
 
 import functools
-import hashlib
 import math
 import os
 import threading
@@ -256,7 +255,7 @@ class LoginAccountThrottle(AddressThrottle):
 
     def __init__(self, email):
         super().__init__()
-        self.ident = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        self.ident = login_guard.account_digest(email)
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.ident}

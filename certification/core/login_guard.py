@@ -24,7 +24,7 @@ from django.core.cache import cache
 
 from registry.credentials import FREE_FAILURES, failure_delay
 
-__all__ = ["FREE_FAILURES", "clock", "failed", "succeeded", "wait_seconds"]
+__all__ = ["FREE_FAILURES", "account_digest", "clock", "failed", "succeeded", "wait_seconds"]
 
 MEMORY_SECONDS = 3600
 
@@ -34,25 +34,40 @@ def clock():
     return time.time()
 
 
-def _key(email, address):
-    account = hashlib.sha256((email or "").strip().lower().encode()).hexdigest()[:32]
-    return f"login-delay:{account}:{address}"
+def account_digest(email):
+    """What a counter's key holds of an account's email: its SHA-256 (of the email trimmed
+    and in lower case), 32 hex digits. The sign-in throttles' per-account key uses it too."""
+    return hashlib.sha256((email or "").strip().lower().encode()).hexdigest()[:32]
+
+
+def _keys(email, address):
+    """The pair's failure count and the time of its last failure: two keys, so that the
+    count is raised in one atomic step of the cache."""
+    pair = f"{account_digest(email)}:{address}"
+    return f"login-failures:{pair}", f"login-failed-at:{pair}"
 
 
 def wait_seconds(email, address):
     """Whole seconds before this address may try this account again; 0 when it may now."""
-    failures, last = cache.get(_key(email, address), (0, 0.0))
-    remaining = last + failure_delay(failures) - clock()
+    count_key, last_key = _keys(email, address)
+    found = cache.get_many([count_key, last_key])
+    remaining = found.get(last_key, 0.0) + failure_delay(found.get(count_key, 0)) - clock()
     return math.ceil(remaining) if remaining > 0 else 0
 
 
 def failed(email, address):
-    """Count a failed sign-in of the pair; returns how long it waits now."""
-    key = _key(email, address)
-    failures, _last = cache.get(key, (0, 0.0))
-    cache.set(key, (failures + 1, clock()), MEMORY_SECONDS)
-    return failure_delay(failures + 1)
+    """Count a failed sign-in of the pair. Failures at the same moment, in other workers,
+    are all counted: the count is created if missing (add) and raised (incr), never read
+    and written back."""
+    count_key, last_key = _keys(email, address)
+    cache.set(last_key, clock(), MEMORY_SECONDS)
+    if not cache.add(count_key, 1, MEMORY_SECONDS):
+        try:
+            cache.incr(count_key)
+        except ValueError:  # expired between the two: this failure starts it again
+            cache.add(count_key, 1, MEMORY_SECONDS)
+        cache.touch(count_key, MEMORY_SECONDS)  # forgotten an hour after the last failure
 
 
 def succeeded(email, address):
-    cache.delete(_key(email, address))
+    cache.delete_many(_keys(email, address))

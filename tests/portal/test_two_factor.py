@@ -270,6 +270,56 @@ def test_failed_sign_ins_wait_longer_each_time_and_the_wait_ends(client, monkeyp
     assert login_guard.wait_seconds(user.email, "127.0.0.1") == 0
 
 
+@pytest.mark.parametrize("after_call", [1, 2, 3])
+def test_failures_at_the_same_moment_are_all_counted(monkeypatch, after_call):
+    """Another worker's failure lands between this one's steps with the cache (after its
+    first, second or third call): both count (before, the count was read and written back,
+    and one was lost)."""
+    from django.core.cache import cache
+
+    monkeypatch.setattr(login_guard, "clock", lambda: 1_000_000.0)
+    email, address = "Someone@Example.org", "203.0.113.9"
+    for _ in range(login_guard.FREE_FAILURES - 1):
+        login_guard.failed(email, address)
+
+    class Overlapped:
+        """The cache, with the other worker's whole failure after this one's n-th call."""
+
+        def __init__(self):
+            self.calls = 0
+
+        def __getattr__(self, name):
+            method = getattr(cache, name)
+
+            def call(*args, **kwargs):
+                result = method(*args, **kwargs)
+                self.calls += 1
+                if self.calls == after_call:
+                    monkeypatch.setattr(login_guard, "cache", cache)
+                    login_guard.failed(email, address)  # the other worker
+                    monkeypatch.setattr(login_guard, "cache", self)
+                return result
+
+            return call
+
+    overlapped = Overlapped()
+    monkeypatch.setattr(login_guard, "cache", overlapped)
+    login_guard.failed(email, address)
+    monkeypatch.setattr(login_guard, "cache", cache)
+    assert overlapped.calls >= after_call  # the other worker's failure did land in between
+    # FREE_FAILURES + 1 failures in all: the next try waits a second.
+    assert login_guard.wait_seconds(email, address) == 1
+    assert login_guard.wait_seconds(" someone@example.ORG ", address) == 1
+
+
+def test_the_delay_and_the_per_account_throttle_name_an_account_alike():
+    from certification.api.throttling import LoginAccountThrottle
+
+    digest = login_guard.account_digest(" Someone@Example.org")
+    assert LoginAccountThrottle("someone@example.org ").ident == digest
+    assert len(digest) == 32 and "someone" not in digest
+
+
 def test_the_delay_holds_up_the_guessing_address_only(client, monkeypatch):
     monkeypatch.setattr(login_guard, "clock", lambda: 1_000_000.0)
     user = UserFactory()
