@@ -22,6 +22,7 @@ reviewer's or the secretariat's session counts only once its second factor is co
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.authentication import SessionScheme
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
@@ -50,7 +51,8 @@ class SecondFactorRequired(exceptions.PermissionDenied):
     """A reviewer or the secretariat without a confirmed second factor: 403."""
 
     error_code = "second_factor_required"
-    default_detail = _(
+    # Lazy: translated when raised, in the request's language (not once, at import).
+    default_detail = gettext_lazy(
         "Reviewers and the secretariat act only after signing in with a second factor: set "
         "up or confirm your authenticator app on the pages (/account/two-factor/) first."
     )

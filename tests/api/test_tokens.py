@@ -224,3 +224,20 @@ def test_a_reviewer_without_a_second_factor_cannot_approve_through_the_api(flow,
     # Once the reviewer has an app, the same token acts.
     enrolled(flow.reviewer)
     assert bare.post(path, {"comment": ""}, format="json").status_code == 200
+
+
+def test_second_factor_required_is_said_in_the_callers_language(flow):
+    from django.utils import translation
+
+    from certification.api.authentication import SecondFactorRequired
+
+    bare = client_for(flow.reviewer, second_factor=False)
+    english = assert_error(bare.get("/api/v1/applications/"), 403, "second_factor_required")
+    russian = assert_error(
+        bare.get("/api/v1/applications/", HTTP_ACCEPT_LANGUAGE="ru"), 403, "second_factor_required"
+    )
+    with translation.override("ru"):
+        expected = str(SecondFactorRequired.default_detail)
+    assert russian["message"] == expected != english["message"]
+    assert "Эксперты" in russian["message"]
+    assert english["message"].startswith("Reviewers and the secretariat act only")
