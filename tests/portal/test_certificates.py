@@ -11,6 +11,7 @@ import pytest
 import zxingcpp
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from certification.core import lifecycle
@@ -69,8 +70,17 @@ def decode_qr(svg):
     return result.text
 
 
-def test_the_list_gives_each_certificate_its_status(holder, flow):
-    day = lifecycle.today_in(_uz())
+@pytest.fixture
+def stopped_clock(monkeypatch):
+    """timezone.now stopped at one instant for the test: the dates set here and the page's
+    "expires in N days" count from the same day in Tashkent, even across its midnight."""
+    now = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: now)
+    return now
+
+
+def test_the_list_gives_each_certificate_its_status(stopped_clock, holder, flow):
+    day = lifecycle.today_in(_uz(), stopped_clock)
     valid = issued(flow)
     expiring = issued(
         flow, ProductFactory(producer=flow.producer), valid_until=day + datetime.timedelta(days=12)
@@ -202,8 +212,8 @@ def test_the_certificate_list_takes_the_same_queries_for_one_or_ten(holder, flow
     assert queries() == one
 
 
-def test_the_dashboard_puts_what_needs_attention_first(holder, flow):
-    day = lifecycle.today_in(_uz())
+def test_the_dashboard_puts_what_needs_attention_first(stopped_clock, holder, flow):
+    day = lifecycle.today_in(_uz(), stopped_clock)
     changes = flow.application(S.CHANGES_REQUESTED)
     draft = flow.application(product=ProductFactory(producer=flow.producer, name="Silk scarf"))
     waiting = flow.application(S.SUBMITTED, product=ProductFactory(producer=flow.producer))
