@@ -8,7 +8,7 @@ import hashlib
 from django import forms as django_forms
 from django.http import Http404, HttpResponseNotModified, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils.http import http_date, parse_http_date_safe, quote_etag
+from django.utils.http import http_date, parse_http_date_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
@@ -177,8 +177,11 @@ def export_file(request, format):
         return render(request, "registry/search.html", {"form": form}, status=400)
     changed = search.last_modified()
     version = int(changed.timestamp() * 1_000_000) if changed else 0
-    asked = hashlib.sha256(repr(criteria).encode()).hexdigest()[:16]
-    etag = quote_etag(f"{format}-{version}-{asked}")
+    # What the file's rows depend on: not the page's order (the file is newest first
+    # whatever `sort` says), nor the order the statuses or states were given in.
+    asked = hashlib.sha256(repr(search.rows_key(criteria)).encode()).hexdigest()[:16]
+    # Weak: the same rows, but not the same bytes (the JSON's generated_at differs).
+    etag = f'W/"{format}-{version}-{asked}"'
     last_modified = http_date(changed.timestamp()) if changed else None
     if _not_modified(request, etag, changed):
         response = HttpResponseNotModified()
@@ -198,9 +201,15 @@ def export_file(request, format):
 def _not_modified(request, etag, changed):
     tags = request.headers.get("If-None-Match")
     if tags is not None:
-        return etag in [t.strip() for t in tags.split(",")] or tags.strip() == "*"
+        # The weak comparison (RFC 9110, 13.1.2): W/ aside, the tags are equal.
+        tags = [_opaque(tag) for tag in tags.split(",")]
+        return _opaque(etag) in tags or "*" in tags
     since = request.headers.get("If-Modified-Since")
     if since and changed is not None:
         moment = parse_http_date_safe(since)
         return moment is not None and int(changed.timestamp()) <= moment
     return False
+
+
+def _opaque(tag):
+    return tag.strip().removeprefix("W/")

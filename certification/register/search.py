@@ -221,11 +221,30 @@ def _corrections(missing):
 # --- The filters, shared by the search, the export and the pages --------------------------
 
 
+def asked_statuses(criteria):
+    """The statuses the criteria ask for, in the order of STATUSES (valid when none)."""
+    return [s for s in STATUSES if s in set(criteria.statuses)] or [lifecycle.VALID]
+
+
+def rows_key(criteria):
+    """What the rows matching the criteria depend on, in a canonical form: equal for
+    criteria that differ only in what the rows ignore (the words' case and anything else
+    folding evens out, the order and repeats of states and statuses, `sort`: the order of
+    the search's pages, not of the export's)."""
+    return (
+        tuple(query_words(criteria.q)),
+        tuple(sorted(set(criteria.states))),
+        criteria.section,
+        criteria.hs,
+        tuple(asked_statuses(criteria)),
+    )
+
+
 def where(criteria, now):
     """(SQL, params) of the criteria's filters, the text aside."""
     sql = ["listed = %s"]
     params = [True]
-    statuses = [s for s in STATUSES if s in set(criteria.statuses)] or [lifecycle.VALID]
+    statuses = asked_statuses(criteria)
     moment = connection.ops.adapt_datetimefield_value(now)
     conditions = []
     for status in statuses:
@@ -546,7 +565,11 @@ def read_entries(sql, params):
 def last_modified(now=None):
     """The latest moment the public register changed: an entry written, or a certificate
     starting or ending its validity (which changes the register with no write). None
-    while it is empty."""
+    while it is empty. `updated_at` is the moment of the write, not of its commit: two
+    transactions at once may commit in the other order than their moments, so the later
+    commit can hide behind the earlier one's moment until the next change (docs/api.md,
+    Caching; a per-commit order would need a counter every register write updates, one
+    row all of them would wait on)."""
     now = now or timezone.now()
     entries = RegisterEntry.objects.order_by()
     moments = [

@@ -274,6 +274,34 @@ def test_etag_and_last_modified_answer_304_until_the_register_changes(client, re
     assert changed.status_code == 200 and changed["ETag"] != etag
 
 
+def test_the_export_s_etag_is_weak_and_ignores_what_the_export_does(client, register):
+    # Weak: the JSON of two answers differs in generated_at. The same for criteria giving
+    # the same rows: the file ignores `sort` and the order statuses and states come in.
+    def etag(fmt, params):
+        response = client.get(f"/registry/export.{fmt}", params)
+        assert response.status_code == 200
+        return response["ETag"]
+
+    both = ["valid", "suspended"]
+    first = etag("json", {"q": "dried", "status": both, "sort": "relevance"})
+    assert first.startswith('W/"') and first.endswith('"')
+    assert etag("json", {"q": "dried", "status": both[::-1], "sort": "date"}) == first
+    assert etag("json", {"q": "DRIED", "status": both}) == first  # the words as folded
+    two_states = etag("json", {"q": "dried", "status": both, "state": ["UZ", "KZ"]})
+    assert two_states != first
+    assert etag("json", {"q": "dried", "status": both, "state": ["KZ", "UZ"]}) == two_states
+    assert etag("json", {"q": "dried", "status": ["valid"]}) != first
+    assert etag("csv", {"q": "dried", "status": both}) != first
+
+    for sent in (first, first.removeprefix("W/"), f'"x", {first}', "*"):
+        again = client.get(
+            "/registry/export.json",
+            {"q": "dried", "status": both[::-1], "sort": "date"},
+            HTTP_IF_NONE_MATCH=sent,
+        )
+        assert again.status_code == 304 and again["ETag"] == first, sent
+
+
 def test_registry_is_in_the_navigation_and_on_the_home_page(client, db):
     for path in ("/", "/verify/"):
         assert 'href="/registry/"' in text(client.get(path))
