@@ -184,9 +184,12 @@ def _code_shape(code):
     return text.isdigit() and len(text) == AuthenticatorDevice.DIGITS
 
 
-def verify_code(user, code):
-    """The account's authenticator when `code` (six digits, or a recovery code) is right,
-    else None. The device is locked while checked, so a code is accepted once."""
+def verify_code(user, code, *, recovery=True):
+    """The account's authenticator when `code` (six digits, or a recovery code unless
+    ``recovery`` is False) is right, else None. The device is locked while checked, so a
+    code is accepted once."""
+    if not recovery and not _code_shape(code):
+        return None  # not a code of the app: a recovery code never does this
     with transaction.atomic():
         device = (
             AuthenticatorDevice.objects.select_for_update()
@@ -211,10 +214,11 @@ def verified_in_session(request, device):
 
 
 def recovery_codes_renew(*, actor, code):
-    """Ten new recovery codes in place of those left, for a code of the app."""
-    device = verify_code(actor, code)
+    """Ten new recovery codes in place of those left, for a code of the app (a recovery
+    code does not do: whoever holds one only must not make themselves ten more)."""
+    device = verify_code(actor, code, recovery=False)
     if device is None:
-        raise _invalid("code", _("That code is not right."))
+        raise _invalid("code", _("That code is not right. Type the six digits the app shows now."))
     with transaction.atomic():
         codes = device.new_recovery_codes()
         audit.record(actor, "account.recovery_codes_renewed", actor, data={})
@@ -222,12 +226,12 @@ def recovery_codes_renew(*, actor, code):
 
 
 def two_factor_turn_off(*, actor, code):
-    """A manufacturer's or customs officer's own choice, for a code of the app; reviewers
-    and the secretariat may not sign in without one."""
+    """A manufacturer's or customs officer's own choice, for a code of the app (not a
+    recovery code); reviewers and the secretariat may not sign in without one."""
     if actor.needs_second_factor:
         raise PermissionDenied(_("Reviewers and the secretariat keep their second factor."))
-    if verify_code(actor, code) is None:
-        raise _invalid("code", _("That code is not right."))
+    if verify_code(actor, code, recovery=False) is None:
+        raise _invalid("code", _("That code is not right. Type the six digits the app shows now."))
     with transaction.atomic():
         AuthenticatorDevice.objects.filter(user=actor).delete()
         audit.record(actor, "account.otp_disabled", actor, data={})

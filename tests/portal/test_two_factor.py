@@ -247,6 +247,36 @@ def test_new_recovery_codes_replace_the_old_for_a_code_of_the_app(client, flow):
     assert RecoveryCode.objects.count() == 10
 
 
+def test_a_recovery_code_neither_turns_the_app_off_nor_renews_the_codes(client, manufacturer):
+    device = enrolled(manufacturer)
+    old = device.new_recovery_codes()
+    client.force_login(manufacturer)
+    client.post("/account/login/code/", {"code": current_code(manufacturer)})
+    renewed = client.post("/account/two-factor/recovery-codes/", {"renew-code": old[0]})
+    assert renewed.status_code == 400 and "That code is not right" in text(renewed)
+    assert not re.findall(r"<li>([a-z2-7-]{19})</li>", text(renewed))
+    off = client.post("/account/two-factor/turn-off/", {"off-code": old[1]})
+    assert off.status_code == 400 and "That code is not right" in text(off)
+    assert AuthenticatorDevice.objects.filter(user=manufacturer).exists()
+    # Neither recovery code was used up; the old ones stand, and still sign in.
+    remaining = set(RecoveryCode.objects.values_list("digest", flat=True))
+    assert remaining == {sha256(code.replace("-", "")) for code in old}
+    assert not AuditEvent.objects.filter(
+        action__in=["account.otp_disabled", "account.recovery_codes_renewed"]
+    ).exists()
+    # A code of the app does both.
+    renewed = client.post(
+        "/account/two-factor/recovery-codes/", {"renew-code": current_code(manufacturer)}
+    )
+    assert (
+        renewed.status_code == 200
+        and len(re.findall(r"<li>([a-z2-7-]{19})</li>", text(renewed))) == 10
+    )
+    off = client.post("/account/two-factor/turn-off/", {"off-code": current_code(manufacturer)})
+    assert off.status_code == 302
+    assert not AuthenticatorDevice.objects.filter(user=manufacturer).exists()
+
+
 # --- Failed sign-ins: a growing delay that ends --------------------------------------------
 
 
