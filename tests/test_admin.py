@@ -64,7 +64,9 @@ def test_a_rule_that_cannot_be_evaluated_is_refused(staff_client):
     response = staff_client.post(url, _rule_form(rule, MAXNOM={"pct": ""}))
     assert response.status_code == 200  # the form again, with the error
     assert Criterion.objects.get(rule=rule, type="MAXNOM").pct is not None
-    assert b"errornote" in response.content or b"errorlist" in response.content
+    page = response.content.decode()
+    assert '<p class="errornote">' in page
+    assert '<ul class="errorlist nonfield"><li>MAXNOM needs a percentage.</li></ul>' in page
 
 
 def test_a_reversed_prefix_range_is_a_form_error_not_a_crash(staff_client):
