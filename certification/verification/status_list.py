@@ -35,6 +35,7 @@ import sys
 import zlib
 from array import array
 from datetime import date, datetime, timedelta
+from time import sleep
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -185,13 +186,29 @@ def _check(country):
         raise ValueError(f"{country!r} is not a member state.")
 
 
+def _moment_after(previous):
+    """Now in whole seconds (as ``iat`` and Last-Modified say it), later than ``previous``,
+    the stored list's moment: when a list was already made in this second, wait for the
+    next one. Two lists of one second would share their Last-Modified, and a client sending
+    only If-Modified-Since would be answered 304 for the newer list and miss what changed.
+    Waiting rather than dating the list ahead keeps ``iat`` in the past (PyJWT refuses a
+    token issued in the future); a clock set back is not waited for beyond a second."""
+    now = timezone.now()
+    if previous is not None:
+        wanted = previous + timedelta(seconds=1)
+        if now < wanted:
+            sleep(min((wanted - now).total_seconds(), 1.0))
+            now = max(timezone.now(), wanted)
+    return now.replace(microsecond=0)
+
+
 def publish(country, *, fresh_after=None) -> StatusList:
     """Make the state's list from the certificates as committed now, sign and store it.
 
     The state's row is locked before the certificates are read, so concurrent runs take
-    turns and the last one stored has read after the last change committed. With
-    ``fresh_after``, a list made since that moment (by whoever held the lock before) is
-    kept as it is."""
+    turns and the last one stored has read after the last change committed; each list is
+    dated at least a second after the one before. With ``fresh_after``, a list made since
+    that moment (by whoever held the lock before) is kept as it is."""
     _check(country)
     with transaction.atomic():
         row, _created = StatusList.objects.select_for_update().get_or_create(
@@ -199,12 +216,12 @@ def publish(country, *, fresh_after=None) -> StatusList:
         )
         if fresh_after is not None and row.token and row.issued_at >= fresh_after:
             return row
-        now = timezone.now()
+        now = _moment_after(row.issued_at if row.token else None)
         claims = claims_for(country, _entries(country), now=now)
         row.token = sign(country, claims)
         row.etag = etag_of(row.token)
         row.entries = claims["count"]
-        row.issued_at = now.replace(microsecond=0)  # as iat and Last-Modified say it
+        row.issued_at = now
         row.expires_at = row.issued_at + timedelta(seconds=claims["exp"] - claims["iat"])
         row.save()
     return row

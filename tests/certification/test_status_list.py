@@ -148,6 +148,38 @@ def test_etag_last_modified_and_304(db, web, monkeypatch):
     assert changed.status_code == 200 and changed["ETag"] != response["ETag"]
 
 
+def test_two_revocations_in_one_second_give_lists_of_different_seconds(
+    db, web, committing, monkeypatch
+):
+    """A client that sends only If-Modified-Since must get the second list, not a 304."""
+    flow = Flow("UZ")
+    first, second = _issue(flow, 2)
+    clock = [(timezone.now() - timedelta(seconds=10)).replace(microsecond=200_000)]
+    waited = []
+
+    def sleep(seconds):
+        waited.append(seconds)
+        clock[0] += timedelta(seconds=seconds)
+
+    monkeypatch.setattr(status_list.timezone, "now", lambda: clock[0])
+    monkeypatch.setattr(status_list, "sleep", sleep, raising=False)
+    committing(services.certificate_revoke, actor=flow.reviewer, number=first.number, reason="x")
+    before = web.get(URL.format("UZ"))
+    committing(services.certificate_revoke, actor=flow.reviewer, number=second.number, reason="y")
+
+    after = web.get(URL.format("UZ"), HTTP_IF_MODIFIED_SINCE=before["Last-Modified"])
+    assert after.status_code == 200 and after["Last-Modified"] != before["Last-Modified"]
+    claims = _verified(web, "UZ")
+    assert (second.year, second.sequence) in status_list.decode(claims)
+    # The second list waited for the next second rather than being dated ahead of the clock.
+    assert waited == [pytest.approx(0.8)]
+    assert claims["iat"] == int(clock[0].timestamp()) == _verified_iat(before) + 1
+
+
+def _verified_iat(response):
+    return jwt.decode(response.content.decode(), options={"verify_signature": False})["iat"]
+
+
 def test_a_stored_list_is_served_while_fresh_and_made_again_when_stale(db, web):
     first = status_list.publish("UZ")
     assert web.get(URL.format("UZ")).content.decode() == first.token
