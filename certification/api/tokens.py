@@ -143,7 +143,9 @@ class ApiTokenViewSet(
         token, key = accounts.token_issue(actor=request.user, **data.validated_data)
         context = {"request": request, "key": key}
         return Response(
-            ApiTokenCreatedSerializer(token, context=context).data, status=status.HTTP_201_CREATED
+            ApiTokenCreatedSerializer(token, context=context).data,
+            status=status.HTTP_201_CREATED,
+            headers={"Cache-Control": "no-store"},  # the key: kept by no cache on the way
         )
 
     def destroy(self, request, pk=None):

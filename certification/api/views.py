@@ -157,7 +157,8 @@ class TokenView(APIView):
                 "prefix": token.prefix,
                 "created_at": token.created_at,
                 "expires_at": token.expires_at,
-            }
+            },
+            headers={"Cache-Control": "no-store"},  # the key: kept by no cache on the way
         )
 
     @staticmethod

@@ -55,6 +55,17 @@ def test_a_manufacturer_gets_a_named_token_that_expires_in_90_days(manufacturer)
     assert with_key(body["token"]).get("/api/v1/producers/").status_code == 200
 
 
+def test_answers_that_carry_a_new_key_are_not_stored_by_caches(manufacturer):
+    issued = issue(email=manufacturer.email, password=PASSWORD, name="ERP")
+    assert issued.status_code == 200 and issued.json()["token"].startswith("mca_")
+    assert issued["Cache-Control"] == "no-store"
+    session = APIClient()
+    session.force_login(manufacturer)
+    made = session.post("/api/v1/auth/tokens/", {"name": "scanner"}, format="json")
+    assert made.status_code == 201 and made.json()["token"].startswith("mca_")
+    assert made["Cache-Control"] == "no-store"
+
+
 def test_a_reviewer_needs_the_one_time_code(flow):
     reviewer = flow.reviewer
     bare = issue(email=reviewer.email, password=PASSWORD)
