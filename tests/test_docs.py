@@ -9,8 +9,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-TOP_FOLDERS = ("config", "registry", "certification", "templates", "tests", "bench", "docs")
-PATH = re.compile(rf"`((?:{'|'.join(TOP_FOLDERS)})/[\w./-]*)`")
+TOP_FOLDERS = (
+    "config",
+    "registry",
+    "certification",
+    "portal",
+    "templates",
+    "static",
+    "locale",
+    "tests",
+    "bench",
+    "docs",
+    ".ci",
+)
+PATH = re.compile(rf"`((?:{'|'.join(map(re.escape, TOP_FOLDERS))})/[\w./-]*)`")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 # The old design document lived outside the repository; nothing may point to it (its name is
 # spelt in two parts so that `git grep` for it finds no mention in the repository at all).
