@@ -4,6 +4,8 @@ answering a change request, withdrawing, uploading documents (checked by content
 nothing stored on a refusal), another producer's applications not found, and constant
 queries on the list."""
 
+import hashlib
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -120,6 +122,7 @@ def test_a_document_is_stored_with_its_hash_and_opens_in_the_browser(holder, flo
     assert (
         document.original_name == "yarn invoice.pdf" and document.content_type == "application/pdf"
     )
+    assert document.sha256 == hashlib.sha256(PDF).hexdigest()
     assert "yarn invoice.pdf is added." in text(response)
 
     opened = holder.get(f"/portal/applications/{application.pk}/documents/{document.pk}/")
