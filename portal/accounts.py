@@ -13,8 +13,9 @@ free failures, then 1, 2, 4 … seconds up to LOGIN_DELAY_MAX_SECONDS), per addr
 (THROTTLE_LOGIN) and per account from any address (THROTTLE_LOGIN_ACCOUNT), counted on every
 attempt so that guessing one account's password from many addresses is as slow as from one.
 A browser the account signed in with before (a signed cookie) is exempt from the last: an
-attacker trying a known reviewer's account from elsewhere holds up new browsers for at most
-that hour, never the reviewer's own. Reviewers' and the secretariat's sign-ins and failed
+attacker trying a known reviewer's account from elsewhere, and repeating every hour, holds
+up every other browser (and auth/token/, which nothing exempts) for as long as they go on,
+never the reviewer's own. Reviewers' and the secretariat's sign-ins and failed
 tries are in the audit trail (certification/workflow/accounts.py).
 
 Whatever is wrong, the page says the same thing, and a password reset answers the same

@@ -10,8 +10,9 @@ Because the pair includes the address, someone guessing a reviewer's password sl
 their own address only: the reviewer, signing in from elsewhere, is not held up by it. The
 per-address and per-account throttles (certification/api/throttling.py, THROTTLE_LOGIN and
 THROTTLE_LOGIN_ACCOUNT) bound what many addresses together can try; portal/accounts.py
-exempts a browser the account signed in with before from the per-account one, so that not
-even they keep its owner out.
+exempts a browser the account signed in with before from the per-account one, so that
+they do not keep its owner out of its usual browser (they can hold up other browsers and
+auth/token/: docs/operations.md).
 
 Nothing here reads the database: the cache is Redis in production (CACHE_URL), shared by
 every worker, or each process's memory on the embedded default."""

@@ -378,6 +378,53 @@ def test_a_known_browser_is_not_held_up_by_attempts_from_elsewhere(monkeypatch, 
     assert sign_in(client, reviewer).status_code == 302  # its own browser still signs in
 
 
+def test_an_attacker_repeating_every_hour_holds_up_api_sign_in_not_the_known_browser(
+    monkeypatch, flow, client
+):
+    """What docs/operations.md says of an attacker who knows the email: as long as they go
+    on, auth/token/ and new browsers are held up; the known browser and the account's tokens
+    are not."""
+    import time as clock
+
+    from django.test import Client
+    from rest_framework.test import APIClient
+
+    from certification.api import throttling
+    from tests.credentials import api_key
+
+    now = [clock.time()]
+    monkeypatch.setattr(throttling.SlidingWindowThrottle, "timer", lambda self: now[0])
+    reviewer = flow.reviewer
+    key = api_key(reviewer)  # a token made before, with its app
+    sign_in(client, reviewer)  # this browser signed in before
+    client.post("/account/login/code/", {"code": current_code(reviewer)})
+    client.post("/account/logout/")
+    attacker = Client()
+    for hour in range(3):  # the attacker comes back every hour
+        for n in range(10):
+            attacker.post(
+                "/account/login/",
+                {"username": reviewer.email, "password": "guess"},
+                REMOTE_ADDR=f"192.0.2.{n}",
+            )
+        api = APIClient().post(
+            "/api/v1/auth/token/",
+            {"email": reviewer.email, "password": PASSWORD, "otp": current_code(reviewer)},
+            format="json",
+            REMOTE_ADDR="198.51.100.7",
+        )
+        assert api.status_code == 429, hour
+        assert sign_in(Client(), reviewer, REMOTE_ADDR="198.51.100.8").status_code == 429
+        assert sign_in(client, reviewer)["Location"] == "/account/login/code/"
+        client.post("/account/login/code/", {"code": current_code(reviewer)})
+        assert client.get("/account/").status_code == 200
+        client.post("/account/logout/")
+        token = APIClient()
+        token.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert token.get("/api/v1/applications/").status_code == 200
+        now[0] += 3600
+
+
 def test_officials_sign_ins_and_failures_are_audited_without_the_password(
     client, flow, manufacturer
 ):
