@@ -22,6 +22,7 @@ from django.views.decorators.http import require_safe
 
 from certification.core.numbering import EXAMPLE, MEMBER_STATES, InvalidNumber, parse_number
 from certification.verification import checkpoints, lookup, signing, status_list
+from config.middleware import language_independent
 from registry.models import Authority
 from registry.names import country_name
 
@@ -37,15 +38,18 @@ CHECKPOINTS_MAX_AGE = 60
 
 def _public(request, response, *, etag, max_age, last_modified=None):
     """A public answer any web page may fetch (a browser-based verifier, say), cached for
-    ``max_age`` seconds and answered 304 while the client's copy is current."""
+    ``max_age`` seconds and answered 304 while the client's copy is current. The 304 is a
+    new response keeping only some headers, so Access-Control-Allow-Origin is set on it
+    too: without it a browser refuses the revalidated copy to the page that asked."""
     response["ETag"] = etag
     if last_modified is not None:
         response["Last-Modified"] = http_date(last_modified)
     patch_cache_control(response, public=True, max_age=max_age)
-    response["Access-Control-Allow-Origin"] = "*"
-    return get_conditional_response(
+    answer = get_conditional_response(
         request, etag=etag, last_modified=last_modified, response=response
     )
+    answer["Access-Control-Allow-Origin"] = "*"
+    return answer
 
 
 def _key_set(request, key_set):
@@ -55,12 +59,14 @@ def _key_set(request, key_set):
     return _public(request, response, etag=etag, max_age=JWKS_MAX_AGE)
 
 
+@language_independent
 @require_safe
 def jwks(request):
     """GET /.well-known/jwks.json: every authority's public keys, retired ones included."""
     return _key_set(request, signing.public_jwks())
 
 
+@language_independent
 @require_safe
 def status_list_jws(request, country):
     """GET /.well-known/mca-status/{CC}.jws: the state's signed list of suspended and revoked
@@ -78,6 +84,7 @@ def status_list_jws(request, country):
     )
 
 
+@language_independent
 @require_safe
 def secretariat_jwks(request):
     """GET /transparency/jwks.json: the secretariat's public keys, which sign the audit
@@ -85,6 +92,7 @@ def secretariat_jwks(request):
     return _key_set(request, signing.public_jwks(signing.SECRETARIAT_OWNERS))
 
 
+@language_independent
 @require_safe
 def checkpoint_list(request):
     """GET /transparency/checkpoints/: the signed audit checkpoints, newest first, a page of
