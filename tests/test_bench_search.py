@@ -9,8 +9,9 @@ import pytest
 
 from bench.search import KINDS, make_queries
 from bench.search_seed import NOW, REGISTER_COLUMNS, entry, line, vocabulary_sample
+from certification.core import lifecycle
 from certification.models import RegisterEntry
-from certification.register import index, search, text
+from certification.register import text
 from registry.models import HSCode, MemberState
 
 COUNT = 1_000_000
@@ -31,7 +32,7 @@ def test_the_rows_are_valid_register_entries():
         values = dict(zip(REGISTER_COLUMNS, entry(i, COUNT), strict=True))
         row = RegisterEntry(**values)
         row.full_clean(exclude=["certificate", "member_state", "producer", "product"])
-        assert (row.starts_at, row.ends_at) == index.validity_instants(
+        assert (row.starts_at, row.ends_at) == lifecycle.validity_instants(
             states[row.member_state_id], row.valid_from, row.valid_until
         )
         assert row.hs_section == sections[row.hs_chapter]
@@ -46,7 +47,7 @@ def test_the_rows_are_valid_register_entries():
         copied = line(entry(i, COUNT))
         assert copied.endswith("\n") and copied.count("\n") == 1
         assert copied.count("\t") == len(REGISTER_COLUMNS) - 1
-        statuses[search.status_at(row, NOW)] += 1
+        statuses[lifecycle.status_at(row, NOW)] += 1
     assert statuses["valid"] == 360 and statuses["suspended"] == 12
     assert statuses["revoked"] == 8 and statuses["expired"] == 12
     assert statuses["not_yet_valid"] == 8

@@ -82,6 +82,54 @@ def derived_status_q(status, member_states, now=None):
     return Q(status=stored.ACTIVE) & by_state
 
 
+# The same status from the validity period as two instants, for the public register
+# (certification/register): whether a certificate is valid at a moment is then one
+# comparison with the clock, in SQL too, whatever the issuing state's time zone.
+
+
+def validity_instants(member_state, valid_from, valid_until):
+    """(starts_at, ends_at): midnight starting valid_from, and midnight after valid_until,
+    in the state's time zone. The state's date at `now` is within the period exactly when
+    starts_at <= now < ends_at."""
+    zone = zone_of(member_state)
+    midnight = datetime.time(0, 0)
+    return (
+        datetime.datetime.combine(valid_from, midnight, tzinfo=zone),
+        datetime.datetime.combine(valid_until + datetime.timedelta(days=1), midnight, tzinfo=zone),
+    )
+
+
+def status_at(entry, now):
+    """derived_status, from the stored status and the validity instants: `entry` has
+    `status` (the stored one), `starts_at` and `ends_at` (validity_instants)."""
+    if entry.status == Certificate.Status.REVOKED:
+        return REVOKED
+    if entry.status == Certificate.Status.SUSPENDED:
+        return SUSPENDED
+    if now < entry.starts_at:
+        return NOT_YET_VALID
+    if now >= entry.ends_at:
+        return EXPIRED
+    return VALID
+
+
+def status_at_sql(status, moment):
+    """(SQL, params): the condition on the columns status, starts_at and ends_at of a row
+    that holds exactly when status_at(row, now) == status. `moment` is now as the database
+    takes it (connection.ops.adapt_datetimefield_value)."""
+    stored = Certificate.Status
+    if status == REVOKED:
+        return "status = %s", [stored.REVOKED.value]
+    if status == SUSPENDED:
+        return "status = %s", [stored.SUSPENDED.value]
+    dates, params = {
+        VALID: ("starts_at <= %s AND ends_at > %s", [moment, moment]),
+        NOT_YET_VALID: ("starts_at > %s", [moment]),
+        EXPIRED: ("ends_at <= %s", [moment]),
+    }[status]
+    return f"(status = %s AND {dates})", [stored.ACTIVE.value, *params]
+
+
 def renewal_opens_on(certificate):
     return certificate.valid_until - datetime.timedelta(days=RENEWAL_WINDOW_DAYS)
 

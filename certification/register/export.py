@@ -9,8 +9,8 @@ would not do it: requests run in autocommit, where Django's chunked cursor is de
 WITH HOLD and PostgreSQL materialises the whole result before the first row.) Each page
 sees the register as it is when that page is read; a certificate issued meanwhile is newer
 than the first page and never in the file, and no row comes twice. The status is derived
-in SQL, by the same instants as the search (certification/register/search.py, status_at),
-at the one moment the file is made.
+as the search derives it (lifecycle.status_at, from the stored status and the validity
+instants), at the one moment the file is made.
 """
 
 import csv
@@ -18,9 +18,9 @@ import io
 import json
 
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
+from certification.core import lifecycle
 from certification.register import search
 
 CHUNK = 1000
@@ -30,15 +30,10 @@ ATTRIBUTION = "Made in Central Asia certification registry"
 LICENCE_LINE = f"{ATTRIBUTION}, open data under {LICENCE} ({LICENCE_URL})"
 
 # (column, the entry's column it is read from): the documented columns of docs/api.md, in
-# order.
-_STATUS = (
-    "CASE WHEN status <> 'active' THEN status"
-    " WHEN starts_at > %s THEN 'not_yet_valid'"
-    " WHEN ends_at <= %s THEN 'expired' ELSE 'valid' END AS derived_status"
-)
+# order. The status is derived from the stored one, starts_at and ends_at (lifecycle.status_at).
 COLUMNS = (
     ("certificate_number", "number"),
-    ("status", "derived_status"),
+    ("status", "status"),
     ("valid_from", "valid_from"),
     ("valid_until", "valid_until"),
     ("member_state", "member_state_id"),
@@ -57,7 +52,8 @@ COLUMNS = (
 )
 NAMES = [name for name, _column in COLUMNS] + ["verification_url"]
 _SELECT = ", ".join(
-    [_STATUS if column == "derived_status" else column for _name, column in COLUMNS]
+    [column for _name, column in COLUMNS]
+    + ["starts_at", "ends_at"]  # the status
     + ["issued_at", "certificate_id"]  # the keyset
 )
 
@@ -69,22 +65,24 @@ def pages(criteria, now=None):
     sql, params, _words = search.matching_sql(criteria, now, select=_SELECT)
     if sql is None:
         return
-    moment = connection.ops.adapt_datetimefield_value(now)
     verify = f"{settings.PUBLIC_BASE_URL}/verify/"
     after = None
     while True:
         page_sql, page_params = search.date_page(after, CHUNK)
-        found = search.read_entries(sql + page_sql, [moment, moment, *params, *page_params])
+        found = search.read_entries(sql + page_sql, [*params, *page_params])
         if found:
-            yield [_row(entry, verify) for entry in found]
+            yield [_row(entry, now, verify) for entry in found]
         if len(found) < CHUNK:
             return
         last = found[-1]
         after = search.Cursor(search.OTHER_TIER, last.issued_at, last.certificate_id)
 
 
-def _row(entry, verify):
-    values = [_text(getattr(entry, column)) for _name, column in COLUMNS]
+def _row(entry, now, verify):
+    status = lifecycle.status_at(entry, now)
+    values = [
+        status if name == "status" else _text(getattr(entry, column)) for name, column in COLUMNS
+    ]
     return [*values, f"{verify}{values[0]}/"]
 
 

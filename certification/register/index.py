@@ -15,8 +15,6 @@ What an entry holds, and why:
   so that whether it is valid now is one comparison with the clock, in SQL too.
 """
 
-import datetime
-
 from django.db import connection
 from django.utils import timezone
 
@@ -26,24 +24,12 @@ from certification.register import text
 from registry.models import HSCode, Producer
 
 
-def validity_instants(member_state, valid_from, valid_until):
-    """(starts_at, ends_at): midnight starting valid_from, and midnight after valid_until,
-    in the state's time zone. Valid at `now` exactly when starts_at <= now < ends_at,
-    which is lifecycle.derived_status's "valid" for a certificate that is active."""
-    zone = lifecycle.zone_of(member_state)
-    midnight = datetime.time(0, 0)
-    return (
-        datetime.datetime.combine(valid_from, midnight, tzinfo=zone),
-        datetime.datetime.combine(valid_until + datetime.timedelta(days=1), midnight, tzinfo=zone),
-    )
-
-
 def entry_values(certificate, producer, hs_section, now):
     """The fields of a certificate's entry (all but the certificate itself)."""
     product = certificate.product_snapshot
     certified = certificate.producer_snapshot
     hs_code = product["hs_code"]
-    starts_at, ends_at = validity_instants(
+    starts_at, ends_at = lifecycle.validity_instants(
         certificate.member_state, certificate.valid_from, certificate.valid_until
     )
     individual = producer.kind == Producer.Kind.INDIVIDUAL

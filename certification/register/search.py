@@ -133,18 +133,6 @@ class Page:
         return [w.typed for w in self.words if not w.alternatives]
 
 
-def status_at(entry, now):
-    """The entry's status as verification derives it (lifecycle.derived_status), from the
-    stored status and the validity instants."""
-    if entry.status != "active":
-        return entry.status
-    if now < entry.starts_at:
-        return lifecycle.NOT_YET_VALID
-    if now >= entry.ends_at:
-        return lifecycle.EXPIRED
-    return lifecycle.VALID
-
-
 # --- Words ------------------------------------------------------------------------------
 
 
@@ -248,18 +236,9 @@ def where(criteria, now):
     moment = connection.ops.adapt_datetimefield_value(now)
     conditions = []
     for status in statuses:
-        if status == lifecycle.VALID:
-            conditions.append("(status = %s AND starts_at <= %s AND ends_at > %s)")
-            params += ["active", moment, moment]
-        elif status == lifecycle.NOT_YET_VALID:
-            conditions.append("(status = %s AND starts_at > %s)")
-            params += ["active", moment]
-        elif status == lifecycle.EXPIRED:
-            conditions.append("(status = %s AND ends_at <= %s)")
-            params += ["active", moment]
-        else:
-            conditions.append("status = %s")
-            params.append(status)
+        condition, condition_params = lifecycle.status_at_sql(status, moment)
+        conditions.append(condition)
+        params += condition_params
     sql.append("(" + " OR ".join(conditions) + ")")
     if criteria.states:
         sql.append(f"member_state_id IN ({', '.join(['%s'] * len(criteria.states))})")
@@ -343,7 +322,7 @@ def search(criteria, *, after=None, now=None, page_size=None):
         rows = _search_sqlite(words, criteria.sort, filters, params, cursor, need)
     page.results = rows[:page_size]
     for entry in page.results:
-        entry.derived_status = status_at(entry, now)
+        entry.derived_status = lifecycle.status_at(entry, now)
     if len(rows) > page_size:
         last = page.results[-1]
         page.next_cursor = str(Cursor(last.tier, last.issued_at, last.pk))
@@ -594,7 +573,7 @@ def _listed():
 def _with_status(entries, now):
     rank = {status: index for index, status in enumerate(STATUSES)}
     for entry in entries:
-        entry.derived_status = status_at(entry, now)
+        entry.derived_status = lifecycle.status_at(entry, now)
     return sorted(entries, key=lambda e: (rank[e.derived_status], -e.issued_at.timestamp()))
 
 

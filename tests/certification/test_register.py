@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from certification.core import lifecycle
 from certification.models import Application, Certificate, RegisterEntry, RegisterWord
-from certification.register import index, search
+from certification.register import export, index, search
 from certification.register.search import Criteria
 from certification.workflow import services
-from registry.models import Producer
+from registry.models import MemberState, Producer
 from tests.certification.conftest import Flow
 from tests.factories import MaterialFactory, ProducerFactory, ProductFactory, state
 
@@ -161,23 +161,66 @@ def test_expired_and_not_yet_valid_by_the_clock_alone(flow):
     assert names(Criteria(q="juice", statuses=("expired",)), now=after) == ["Pomegranate juice"]
 
 
-@pytest.mark.parametrize("code", ["UZ", "KG", "AZ"])
-def test_the_register_s_status_is_verification_s_status_around_midnight(db, code):
-    member_state = state(code)
-    zone = ZoneInfo(member_state.time_zone)
+def test_every_form_of_the_status_is_lifecycle_s_derived_status_around_midnight(db):
+    """The status is derived in several forms: lifecycle.derived_status from the dates (the
+    verification page, the API), derived_status_q (SQL over certificates), and from the
+    register's instants (validity_instants) lifecycle.status_at (the search's pages, the
+    export) and status_at_sql (the search's filter). Around each state's midnights, all of
+    them say what derived_status says."""
     valid_from, valid_until = datetime.date(2027, 1, 10), datetime.date(2027, 1, 20)
-    starts_at, ends_at = index.validity_instants(member_state, valid_from, valid_until)
-    certificate = Certificate(
-        member_state=member_state,
-        status="active",
-        valid_from=valid_from,
-        valid_until=valid_until,
-    )
-    entry = RegisterEntry(status="active", starts_at=starts_at, ends_at=ends_at)
-    for day, hour, minute in [(9, 23, 59), (10, 0, 0), (20, 23, 59), (21, 0, 0), (15, 12, 0)]:
-        moment = datetime.datetime(2027, 1, day, hour, minute, tzinfo=zone)
-        today = lifecycle.today_in(member_state, moment)
-        assert search.status_at(entry, moment) == lifecycle.derived_status(certificate, today)
+    certificates = []
+    for code in ("UZ", "KG", "AZ"):  # UTC+5, +6 and +4: their midnights fall apart
+        flow = Flow(code)
+        for stored in ("active", "suspended", "revoked"):
+            certificate = certificate_of(certify(flow, f"Grid {code} {stored}"))
+            Certificate.objects.filter(pk=certificate.pk).update(
+                status=stored, valid_from=valid_from, valid_until=valid_until
+            )
+            certificate.refresh_from_db()
+            index.reindex_certificate(certificate)
+            certificates.append(certificate)
+    entries = {e.number: e for e in RegisterEntry.objects.select_related("member_state")}
+    for entry in entries.values():
+        assert (entry.starts_at, entry.ends_at) == lifecycle.validity_instants(
+            entry.member_state, valid_from, valid_until
+        )
+    states = list(MemberState.objects.all())
+    everything = Criteria(statuses=tuple(search.STATUSES))
+
+    moments = [
+        datetime.datetime(2027, 1, 1, tzinfo=datetime.UTC),
+        datetime.datetime(2027, 1, 15, 12, tzinfo=datetime.UTC),
+        datetime.datetime(2027, 2, 1, tzinfo=datetime.UTC),
+    ]
+    for code in ("UZ", "KG", "AZ"):
+        zone = ZoneInfo(state(code).time_zone)
+        for day in (valid_from, valid_until, valid_until + datetime.timedelta(days=1)):
+            midnight = datetime.datetime.combine(day, datetime.time(0, 0), tzinfo=zone)
+            moments += [midnight - datetime.timedelta(microseconds=1), midnight]
+    seen = set()
+    for moment in moments:
+        expected = {
+            c.number: lifecycle.derived_status(c, lifecycle.today_in(c.member_state, moment))
+            for c in certificates
+        }
+        seen |= set(expected.values())
+        assert {n: lifecycle.status_at(e, moment) for n, e in entries.items()} == expected
+        for status in search.STATUSES:
+            having = {n for n, s in expected.items() if s == status}
+            q = lifecycle.derived_status_q(status, states, now=moment)
+            assert set(Certificate.objects.filter(q).values_list("number", flat=True)) == having
+            filters, params = search.where(Criteria(statuses=(status,)), moment)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT number FROM {search.ENTRY} WHERE {filters}",  # noqa: S608
+                    params,
+                )
+                assert {row[0] for row in cursor.fetchall()} == having, (moment, status)
+        page = search.search(everything, now=moment, page_size=100)
+        assert {e.number: e.derived_status for e in page.results} == expected
+        rows = [row for rows in export.pages(everything, now=moment) for row in rows]
+        assert {row[0]: row[1] for row in rows} == expected, moment
+    assert seen == set(search.STATUSES)
 
 
 # --- Kept in step ---------------------------------------------------------------------------
