@@ -170,14 +170,14 @@ def mail(checkpoint_id) -> int:
 
 def _read_claims(token, where):
     try:
-        claims = signing.verify_token(token, owners=signing.SECRETARIAT_OWNERS)
+        claims = signing.verify_token(token, owners=signing.SECRETARIAT_OWNERS, typ=TYP)
     except signing.TokenInvalid as error:
+        if error.code == "wrong_type":
+            raise CheckpointInvalid(f"The checkpoint {where} is not a checkpoint.") from error
         raise CheckpointInvalid(
             f"The checkpoint {where} is not signed by the secretariat: {error}"
         ) from error
-    header = jwt.get_unverified_header(token)
-    missing = [name for name in CLAIMS if name not in claims]
-    if header.get("typ") != TYP or missing:
+    if any(name not in claims for name in CLAIMS):
         raise CheckpointInvalid(f"The checkpoint {where} is not a checkpoint.")
     return claims
 

@@ -67,6 +67,9 @@ SECRETARIAT_OWNERS = (SECRETARIAT,)
 OWNERS = (*MEMBER_STATES, SECRETARIAT)
 
 _jws = jwt.PyJWS(algorithms=[ALGORITHM])
+# The JWS header's typ of a certificate token; a status list's and a checkpoint's are their
+# own, so that none of them passes for another.
+CERTIFICATE_TYP = "JWT"
 
 
 class SigningKeyMissing(ImproperlyConfigured):
@@ -76,7 +79,8 @@ class SigningKeyMissing(ImproperlyConfigured):
 class TokenInvalid(Exception):
     """A token that is not an authentic certificate token.
 
-    ``code`` is ``malformed``, ``unknown_kid``, ``bad_signature`` or ``issuer_mismatch``;
+    ``code`` is ``malformed``, ``unknown_kid``, ``bad_signature``, ``wrong_type`` (a
+    genuine token of another kind: a status list, a checkpoint) or ``issuer_mismatch``;
     ``str(error)`` is the translated sentence for people.
     """
 
@@ -397,7 +401,7 @@ def public_jwks(owners: tuple[str, ...] = MEMBER_STATES) -> dict:
 # --- tokens ------------------------------------------------------------------------------
 
 
-def sign_claims(country: str, claims: dict, *, typ: str = "JWT") -> str:
+def sign_claims(country: str, claims: dict, *, typ: str = CERTIFICATE_TYP) -> str:
     """A compact JWS of ``claims`` signed with the state's (or the SECRETARIAT's) active key,
     its header's ``typ`` saying what it is (a status list or a checkpoint is not a
     certificate token).
@@ -471,7 +475,9 @@ def certificate_claims(
     return claims
 
 
-def verify_token(token: str, *, owners: tuple[str, ...] = MEMBER_STATES) -> dict:
+def verify_token(
+    token: str, *, owners: tuple[str, ...] = MEMBER_STATES, typ: str = CERTIFICATE_TYP
+) -> dict:
     """The claims of a token signed by one of the published keys; raises TokenInvalid.
 
     Checks authenticity only: ``exp`` and ``nbf`` are NOT checked, because a token proves
@@ -479,7 +485,9 @@ def verify_token(token: str, *, owners: tuple[str, ...] = MEMBER_STATES) -> dict
     been suspended, revoked or renewed). The status comes from the registry.
 
     Only the keys of ``owners`` count: the authorities' for a certificate token (the
-    secretariat's key never vouches for one), ``SECRETARIAT_OWNERS`` for a checkpoint.
+    secretariat's key never vouches for one), ``SECRETARIAT_OWNERS`` for a checkpoint. Only
+    a header whose ``typ`` is ``typ`` counts (a missing one is "JWT", what certificate tokens
+    carry): a status list, signed with the same keys, is not a certificate token.
     """
     if isinstance(token, bytes):
         token = token.decode("ascii", errors="replace")
@@ -509,6 +517,14 @@ def verify_token(token: str, *, owners: tuple[str, ...] = MEMBER_STATES) -> dict
         raise TokenInvalid("malformed", gettext("The token is malformed.")) from error
     if not isinstance(claims, dict):
         raise TokenInvalid("malformed", gettext("The token is malformed."))
+    found = header.get("typ", CERTIFICATE_TYP)
+    if not isinstance(found, str) or found.lower() != typ.lower():
+        raise TokenInvalid(
+            "wrong_type",
+            gettext("The token is not a certificate token.")
+            if typ == CERTIFICATE_TYP
+            else gettext("The token is not of the kind expected here."),
+        )
     if claims.get("iss") != key.country:
         # A genuine signature by one authority over a certificate claiming another issuer.
         raise TokenInvalid(

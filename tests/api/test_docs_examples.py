@@ -115,6 +115,11 @@ def test_a_token_past_its_validity_is_refused_by_default(keys):
         check_certificate_token(token, _key_set())
 
 
+def test_a_status_list_is_not_a_certificate_token(certificate):
+    with pytest.raises(jwt.InvalidTokenError, match="not a certificate token"):
+        check_certificate_token(_status_list(), _key_set())
+
+
 def _status_list(state="UZ"):
     response = client_for().get(f"/.well-known/mca-status/{state}.jws")
     assert response.status_code == 200

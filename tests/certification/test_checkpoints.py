@@ -215,6 +215,11 @@ def test_a_tampered_checkpoint_file_is_refused(chain, copies):
     copies.write_text(other + "\n")
     assert "is not signed by the secretariat" in _refused(copies)
 
+    # Signed by the secretariat, but not as a checkpoint.
+    untyped = signing.sign_claims("secretariat", claims)
+    copies.write_text(untyped + "\n")
+    assert "on line 1 is not a checkpoint" in _refused(copies)
+
     copies.write_text("not a checkpoint\n")
     assert "on line 1 is not signed by the secretariat" in _refused(copies)
     copies.write_text('{"sequence": 3}\n')

@@ -231,6 +231,28 @@ def test_a_genuine_signature_by_another_state_over_its_certificate_is_rejected(k
         sign_claims("KZ", _claims())
 
 
+def test_only_a_certificate_token_s_typ_passes_for_one(keys_dir):
+    kid, private_key = active_key("UZ")
+    payload = json.dumps(_claims()).encode()
+    untyped = jwt.api_jws.encode(
+        payload, private_key, algorithm="EdDSA", headers={"kid": kid, "typ": None}
+    )
+    assert "typ" not in jwt.get_unverified_header(untyped)
+    assert verify_token(untyped)["sub"] == "MCA-UZ-2026-000123-97"
+    assert jwt.get_unverified_header(sign_claims("UZ", _claims()))["typ"] == "JWT"
+
+    # Signed with the same key, a status list is genuine but not a certificate token.
+    listed = sign_claims("UZ", _claims(), typ="mca-status-list+jwt")
+    with pytest.raises(TokenInvalid) as caught:
+        verify_token(listed)
+    assert caught.value.code == "wrong_type"
+    assert str(caught.value) == "The token is not a certificate token."
+    assert verify_token(listed, typ="mca-status-list+jwt")["sub"] == "MCA-UZ-2026-000123-97"
+    with pytest.raises(TokenInvalid) as caught:
+        verify_token(untyped, typ="mca-status-list+jwt")
+    assert caught.value.code == "wrong_type"
+
+
 def test_unknown_kid_and_garbage_are_rejected(keys_dir):
     token = sign_claims("UZ", _claims())
     kid, private_key = active_key("UZ")

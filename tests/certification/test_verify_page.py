@@ -203,6 +203,15 @@ def test_token_is_checked_even_when_the_number_is_unknown(certificate, web):
     assert "signature is NOT valid" in garbage and "malformed" in garbage
 
 
+def test_a_status_list_given_as_the_token_is_refused(certificate, web):
+    listed = web.get(f"/.well-known/mca-status/{certificate.member_state_id}.jws")
+    response = _page(web, certificate.number, listed.content.decode())
+    text = _text(response)
+    assert "signature is genuine" not in text
+    assert "signature is NOT valid" in text and "not a certificate token" in text
+    assert "check-bad" in response.content.decode()
+
+
 def test_token_is_checked_on_an_invalid_number_page(certificate, web):
     text = _text(_page(web, "MCA-UZ-2026-000001-00", certificate.token))
     assert "check digits" in text and "signature is genuine" in text
