@@ -31,6 +31,7 @@ token nor a token for a list.
 
 import base64
 import hashlib
+import logging
 import sys
 import zlib
 from array import array
@@ -47,6 +48,8 @@ from certification.core.numbering import MEMBER_STATES
 from certification.models import Certificate, StatusList
 from certification.verification import signing
 from registry.models import MemberState
+
+logger = logging.getLogger(__name__)
 
 TYP = "mca-status-list+jwt"
 CODES = {Certificate.Status.SUSPENDED: 1, Certificate.Status.REVOKED: 2}
@@ -227,9 +230,27 @@ def publish(country, *, fresh_after=None) -> StatusList:
     return row
 
 
+class NotPublished(Exception):
+    """Some states' lists could not be made; the others were."""
+
+
 def publish_all() -> dict:
-    """Every state's list made again (beat, hourly): {state: entries}."""
-    return {country: publish(country).entries for country in MEMBER_STATES}
+    """Every state's list made again (beat, hourly): {state: entries}. One state's failure
+    (its key missing, say) does not keep the others' lists from being renewed: each failure
+    is logged with its traceback, and NotPublished names them once every state was tried."""
+    made, failed = {}, []
+    for country in MEMBER_STATES:
+        try:
+            made[country] = publish(country).entries
+        except Exception:  # noqa: BLE001 - logged here, raised below once all were tried
+            logger.exception("The status list of %s could not be made.", country)
+            failed.append(country)
+    if failed:
+        raise NotPublished(
+            f"The status lists of {', '.join(failed)} could not be made (see the log); "
+            f"those of {', '.join(made) or 'no other state'} were."
+        )
+    return made
 
 
 def current(country, *, now=None) -> StatusList:

@@ -213,6 +213,24 @@ def test_beat_publishes_every_state(db):
     assert schedule["status-lists"]["task"] == "certification.publish_status_lists"
 
 
+def test_one_state_failing_does_not_stop_the_others(db, monkeypatch, caplog):
+    entries = status_list._entries
+
+    def broken_in_kazakhstan(country):
+        if country == "KZ":
+            raise RuntimeError("disk full")
+        return entries(country)
+
+    monkeypatch.setattr(status_list, "_entries", broken_in_kazakhstan)
+    with pytest.raises(Exception, match="KZ could not be made") as caught:
+        publish_status_lists()
+    assert "UZ, KG, TJ, TM, AZ were" in str(caught.value)
+    made = set(StatusList.objects.exclude(token="").values_list("member_state_id", flat=True))
+    assert made == {"UZ", "KG", "TJ", "TM", "AZ"}
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR" and "KZ" in r.getMessage()]
+    assert "disk full" in record.exc_text
+
+
 def test_the_list_is_signed_with_the_current_key_after_a_rotation(db, web, settings, tmp_path):
     settings.SIGNING_KEYS_DIR = tmp_path / "keys"
     status_list.publish("UZ")
