@@ -73,15 +73,23 @@ def status_list_jws(request, country):
     certificates (certification/verification/status_list.py)."""
     if country not in MEMBER_STATES:
         raise Http404("No such member state.")
-    published = status_list.current(country)
-    response = HttpResponse(published.token.encode("ascii"), content_type="application/jwt")
-    return _public(
-        request,
-        response,
-        etag=published.etag,
-        max_age=settings.STATUS_LIST_MAX_AGE_SECONDS,
-        last_modified=int(published.issued_at.timestamp()),
-    )
+    published = status_list.current(country)  # without its token, which a 304 does not need
+
+    def answer(body=b""):
+        return _public(
+            request,
+            HttpResponse(body, content_type="application/jwt"),
+            etag=published.etag,
+            max_age=settings.STATUS_LIST_MAX_AGE_SECONDS,
+            last_modified=int(published.issued_at.timestamp()),
+        )
+
+    response = answer()
+    if response.status_code != 200:  # 304 Not Modified (or 412)
+        return response
+    # The token with the ETag and date of the same row: a newer list may be stored by now.
+    published.refresh_from_db(fields=["token", "etag", "issued_at"])
+    return answer(published.token.encode("ascii"))
 
 
 @language_independent

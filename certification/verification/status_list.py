@@ -255,13 +255,15 @@ def publish_all() -> dict:
 
 def current(country, *, now=None) -> StatusList:
     """The stored list to serve; made here when there is none yet or it is stale (older
-    than REFRESH, or past half its validity when that is shorter)."""
+    than REFRESH, or past half its validity when that is shorter). Served as stored, its
+    ``token`` (hundreds of kilobytes for a large list) is not read: a 304 needs only the
+    ``etag`` and ``issued_at``; reading ``row.token`` loads it."""
     _check(country)
     now = now or timezone.now()
     lifetime = timedelta(hours=settings.STATUS_LIST_VALID_HOURS)
     fresh_after = now - min(REFRESH, lifetime / 2)
-    row = StatusList.objects.filter(member_state_id=country).first()
-    if row is not None and row.token and row.issued_at >= fresh_after:
+    row = StatusList.objects.defer("token").filter(member_state_id=country).first()
+    if row is not None and row.etag and row.issued_at >= fresh_after:
         return row
     return publish(country, fresh_after=fresh_after)
 

@@ -8,7 +8,9 @@ from datetime import UTC, timedelta
 import jwt
 import pytest
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from certification.exceptions import TransitionNotAllowed
@@ -146,6 +148,25 @@ def test_etag_last_modified_and_304(db, web, monkeypatch):
     status_list.publish("UZ")
     changed = web.get(URL.format("UZ"), HTTP_IF_NONE_MATCH=response["ETag"])
     assert changed.status_code == 200 and changed["ETag"] != response["ETag"]
+
+
+def test_a_304_does_not_read_the_list_s_token(db, web):
+    first = web.get(URL.format("UZ"))
+
+    def reads_of_the_token(**headers):
+        with CaptureQueriesContext(connection) as queries:
+            response = web.get(URL.format("UZ"), **headers)
+        table = StatusList._meta.db_table
+        reads = [q["sql"] for q in queries if table in q["sql"] and '."token"' in q["sql"]]
+        return response, reads
+
+    cached, reads = reads_of_the_token(HTTP_IF_NONE_MATCH=first["ETag"])
+    assert cached.status_code == 304 and reads == []
+    cached, reads = reads_of_the_token(HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+    assert cached.status_code == 304 and reads == []
+    fresh, reads = reads_of_the_token()
+    assert fresh.status_code == 200 and len(reads) == 1
+    assert fresh.content == first.content and fresh["ETag"] == first["ETag"]
 
 
 def test_two_revocations_in_one_second_give_lists_of_different_seconds(
