@@ -126,29 +126,44 @@ def _mark_problem(mark, event):
     )
 
 
-def verify_chain(marks=(), *, since=None):
+def check_mark(mark):
+    """Whether the chain still holds ``mark``: its event, with its hash, preceded by exactly
+    ``mark.sequence - 1`` others. None when it does, else (event id, reason). It counts the
+    events up to the mark from the first one, but needs no lock: appends only ever add
+    events after it."""
+    if not mark.sequence:
+        return None
+    anchor = AuditEvent.objects.filter(pk=mark.event_id).first()
+    problem = _mark_problem(mark, anchor)
+    if problem is not None:
+        return mark.event_id, problem
+    held = AuditEvent.objects.filter(pk__lte=anchor.pk).count()
+    if held != mark.sequence:
+        return mark.event_id, (
+            f"the chain does not extend {mark.label}: {held} events lead to its event "
+            f"{anchor.pk}, not {mark.sequence}, so events before it were deleted or added"
+        )
+    return None
+
+
+def verify_chain(marks=(), *, since=None, until=None):
     """Walk the chain. Returns None when intact, else (event id or None, reason) for the
     first broken link.
 
     ``marks`` (checkpoints): the chain must hold each one's event, with its hash, at its
-    position, and be at least as long as the longest. ``since`` (one mark): check that the
-    chain still holds it, then walk only the events after it (how each new checkpoint is
-    checked against the previous one)."""
-    prev_hash, position, last = GENESIS, 0, None
+    position, and be at least as long as the longest. ``since`` (one mark, which
+    ``check_mark`` found the chain still holds): walk only the events after it (how each new
+    checkpoint is checked against the previous one). ``until`` ((event id or None, hash):
+    the head as read before): the chain must end there, and events appended since are not
+    walked; without it, the chain must end at the stored head."""
+    prev_hash, position, last_id = GENESIS, 0, None
     events = AuditEvent.objects.order_by("id")
     if since is not None and since.sequence:
-        anchor = AuditEvent.objects.filter(pk=since.event_id).first()
-        problem = _mark_problem(since, anchor)
-        if problem is not None:
-            return since.event_id, problem
-        held = AuditEvent.objects.filter(pk__lte=anchor.pk).count()
-        if held != since.sequence:
-            return since.event_id, (
-                f"the chain does not extend {since.label}: {held} events lead to its event "
-                f"{anchor.pk}, not {since.sequence}, so events before it were deleted or added"
-            )
-        events = events.filter(pk__gt=anchor.pk)
-        prev_hash, position, last = anchor.hash, since.sequence, anchor
+        events = events.filter(pk__gt=since.event_id)
+        prev_hash, position, last_id = since.hash, since.sequence, since.event_id
+    if until is not None:
+        end_id, end_hash = until
+        events = events.filter(pk__lte=end_id) if end_id is not None else events.none()
     wanted = {}
     for mark in marks:
         wanted.setdefault(mark.sequence, []).append(mark)
@@ -166,14 +181,15 @@ def verify_chain(marks=(), *, since=None):
             if problem is not None:
                 return event.id, problem
         prev_hash = event.hash
-        last = event
-    head = AuditChainHead.objects.filter(pk=1).first()
-    if head is not None and head.last_hash != prev_hash:
-        after = last.id if last else None
-        return after, "the chain ends early: the latest events were deleted"
+        last_id = event.id
+    if until is None:
+        head = AuditChainHead.objects.filter(pk=1).first()
+        end_hash = head.last_hash if head is not None else prev_hash
+    if end_hash != prev_hash:
+        return last_id, "the chain ends early: the latest events were deleted"
     longest = max(marks, key=lambda mark: mark.sequence, default=None)
     if longest is not None and longest.sequence > position:
-        return last.id if last else None, (
+        return last_id, (
             f"the chain ends early: it holds {position} events, but {longest.label} "
             f"recorded {longest.sequence}, so its latest events were deleted"
         )

@@ -73,42 +73,63 @@ def _label(sequence, iat, where=""):
     return f"checkpoint {sequence} of {_moment(iat)}{where}"
 
 
+def _mark_of(checkpoint):
+    if checkpoint is None:
+        return None
+    iat = int(checkpoint.created_at.timestamp())
+    return audit.Mark(
+        checkpoint.sequence,
+        checkpoint.last_event_id,
+        checkpoint.hash,
+        _label(checkpoint.sequence, iat),
+    )
+
+
 def create(*, now=None) -> AuditCheckpoint:
     """Sign the chain's current head, store it, and copy it outside the database.
 
-    The head stays locked while the events since the previous checkpoint are checked and
-    the head is signed, so no append slips in between. Raises ChainChanged when the chain
-    does not extend the previous checkpoint, and SigningKeyMissing when the secretariat has
-    no key (production: ``manage.py rotate_signing_key --secretariat``)."""
+    Audited transitions do not wait while the chain is checked and the head signed: the
+    head is read as committed, not locked (appends only add events after it), the events up
+    to the previous checkpoint are counted (is it still there, at its position?), those
+    since walked up to the head read, and the head's position is the previous one's plus
+    the events since. The head's lock, which every append takes, is held only to store the
+    checkpoint, so that two runs take turns and the list stays in order; a run that finds
+    another's checkpoint stored meanwhile stores nothing and returns that one.
+
+    Raises ChainChanged when the chain does not extend the previous checkpoint, and
+    SigningKeyMissing when the secretariat has no key (production: ``manage.py
+    rotate_signing_key --secretariat``)."""
+    previous = AuditCheckpoint.objects.order_by("-id").first()
+    since = _mark_of(previous)
+    head = AuditChainHead.objects.filter(pk=1).first()
+    last_id = head.last_event_id if head else None
+    last_hash = head.last_hash if head else audit.GENESIS
+    problem = audit.check_mark(since) if since is not None else None
+    problem = problem or audit.verify_chain(since=since, until=(last_id, last_hash))
+    if problem is not None:
+        event_id, reason = problem
+        where = f"event {event_id}" if event_id is not None else "its start"
+        raise ChainChanged(f"Audit chain broken at {where}: {reason}.")
+    counted, sequence = AuditEvent.objects.none(), 0
+    if last_id is not None:
+        counted = AuditEvent.objects.filter(pk__lte=last_id)
+    if since is not None and since.sequence:
+        counted, sequence = counted.filter(pk__gt=since.event_id), since.sequence
+    sequence += counted.count()
+    moment = (now or timezone.now()).replace(microsecond=0)
+    claims = {
+        "iss": signing.SECRETARIAT,
+        "seq": sequence,
+        "evt": last_id,
+        "hash": last_hash,
+        "iat": int(moment.timestamp()),
+    }
+    token = signing.sign_claims(signing.SECRETARIAT, claims, typ=TYP)
     with transaction.atomic():
-        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
-        last_id = head.last_event_id if head else None
-        last_hash = head.last_hash if head else audit.GENESIS
-        previous = AuditCheckpoint.objects.order_by("-id").first()
-        since = None
-        if previous is not None:
-            iat = int(previous.created_at.timestamp())
-            since = audit.Mark(
-                previous.sequence,
-                previous.last_event_id,
-                previous.hash,
-                _label(previous.sequence, iat),
-            )
-        problem = audit.verify_chain(since=since)
-        if problem is not None:
-            event_id, reason = problem
-            where = f"event {event_id}" if event_id is not None else "its start"
-            raise ChainChanged(f"Audit chain broken at {where}: {reason}.")
-        sequence = AuditEvent.objects.filter(pk__lte=last_id).count() if last_id else 0
-        moment = (now or timezone.now()).replace(microsecond=0)
-        claims = {
-            "iss": signing.SECRETARIAT,
-            "seq": sequence,
-            "evt": last_id,
-            "hash": last_hash,
-            "iat": int(moment.timestamp()),
-        }
-        token = signing.sign_claims(signing.SECRETARIAT, claims, typ=TYP)
+        AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        newest = AuditCheckpoint.objects.order_by("-id").first()
+        if newest is not None and (previous is None or newest.pk != previous.pk):
+            return newest  # made by another run meanwhile
         checkpoint = AuditCheckpoint.objects.create(
             sequence=sequence,
             last_event_id=last_id,

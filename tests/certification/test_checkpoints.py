@@ -9,7 +9,9 @@ import jwt
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from certification.core import audit
 from certification.models import Application, AuditChainHead, AuditCheckpoint, AuditEvent
@@ -145,6 +147,37 @@ def test_beat_and_the_command_make_checkpoints(chain, copies, settings):
     call_command("audit_checkpoint", stdout=out)
     assert "Checkpoint" in out.getvalue() and "secretariat-" in out.getvalue()
     assert len(copies.read_text().splitlines()) == 2 == AuditCheckpoint.objects.count()
+
+
+def test_a_checkpoint_counts_on_from_the_previous_one(chain, copies):
+    first = checkpoints.create()
+    chain.application(S.SUBMITTED, product=chain.make_product())
+    with CaptureQueriesContext(connection) as queries:
+        second = checkpoints.create()
+    assert second.sequence == AuditEvent.objects.count() > first.sequence
+    table = AuditEvent._meta.db_table
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"] and table in q["sql"]]
+    # The events up to the previous checkpoint once (is it still there, at its position?),
+    # then only those since: never the whole chain again.
+    assert len(counts) == 2
+    assert f'"id" <= {first.last_event_id}' in counts[0]
+    assert f'"id" > {first.last_event_id}' in counts[1]
+    assert f'"id" <= {second.last_event_id}' in counts[1]
+
+
+def test_a_checkpoint_stored_meanwhile_by_another_run_is_kept(chain, copies, monkeypatch):
+    active_key, other = signing.active_key, []
+
+    def racing(owner):
+        if owner == signing.SECRETARIAT and not other:
+            other.append(None)
+            other[0] = checkpoints.create()  # another run, storing its checkpoint first
+        return active_key(owner)
+
+    monkeypatch.setattr(signing, "active_key", racing)
+    assert checkpoints.create() == other[0]
+    assert AuditCheckpoint.objects.count() == 1
+    assert len(copies.read_text().splitlines()) == 1
 
 
 def test_an_intact_chain_extends_its_checkpoints(chain, copies):

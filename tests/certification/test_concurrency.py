@@ -4,11 +4,14 @@ in-memory test database cannot be shared between threads."""
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
+from certification.core import audit
+from certification.core.audit import verify_chain
 from certification.core.numbering import parse_number
 from certification.exceptions import TransitionNotAllowed
 from certification.models import Application, AuditEvent, Certificate
+from certification.verification import checkpoints, signing
 from certification.workflow import services
 from tests.certification.conftest import Flow
 
@@ -79,6 +82,41 @@ def test_twenty_concurrent_approvals_get_consecutive_numbers_and_one_audit_chain
     numbers = Certificate.objects.filter(member_state="KZ").values_list("number", flat=True)
     sequences = sorted(parse_number(n).sequence for n in numbers)
     assert sequences == list(range(1, 21))
-    from certification.core.audit import verify_chain
-
     assert verify_chain() is None
+
+
+def test_appends_do_not_wait_while_a_checkpoint_is_checked_and_signed(monkeypatch):
+    """Every audited transition locks the chain's head: a checkpoint must not hold that lock
+    while it walks the chain and signs."""
+    flow = Flow("UZ")
+    flow.application(S.APPROVED)
+    checkpoints.create()
+    flow.application(S.SUBMITTED, product=flow.make_product())
+    active_key, appends = signing.active_key, []
+
+    def append():
+        try:
+            with transaction.atomic():
+                audit.record(None, "test.appended", flow.producer)
+        finally:
+            connections.close_all()
+
+    def signing_while_another_appends(owner):
+        if owner == signing.SECRETARIAT and not appends:
+            thread = threading.Thread(target=append)
+            thread.start()
+            thread.join(timeout=5)
+            appends.append(thread)
+        return active_key(owner)
+
+    monkeypatch.setattr(signing, "active_key", signing_while_another_appends)
+    checkpoint = checkpoints.create()
+    (thread,) = appends
+    waited = thread.is_alive()
+    thread.join(timeout=60)
+    assert not waited, "the append waited for the checkpoint to commit"
+    # The checkpoint signs the head it read; the append came after it, and the chain
+    # extends both.
+    assert AuditEvent.objects.filter(action="test.appended").count() == 1
+    assert checkpoint.sequence == AuditEvent.objects.count() - 1
+    assert verify_chain([checkpoints.read_marks([checkpoint.token])[0]]) is None
