@@ -268,7 +268,6 @@ class StatusList(models.Model):
     etag = models.CharField(max_length=66, blank=True)
     entries = models.PositiveIntegerField(default=0)
     issued_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
         return f"status list {self.member_state_id} ({self.entries})"

@@ -176,17 +176,8 @@ def claims_for(country, years, *, now) -> dict:
     }
 
 
-def sign(country, claims) -> str:
-    return signing.sign_claims(country, claims, typ=TYP)
-
-
 def etag_of(token: str) -> str:
     return f'"{hashlib.sha256(token.encode("ascii")).hexdigest()[:32]}"'
-
-
-def _check(country):
-    if country not in MEMBER_STATES:
-        raise ValueError(f"{country!r} is not a member state.")
 
 
 def _moment_after(previous):
@@ -212,7 +203,6 @@ def publish(country, *, fresh_after=None) -> StatusList:
     turns and the last one stored has read after the last change committed; each list is
     dated at least a second after the one before. With ``fresh_after``, a list made since
     that moment (by whoever held the lock before) is kept as it is."""
-    _check(country)
     with transaction.atomic():
         row, _created = StatusList.objects.select_for_update().get_or_create(
             member_state_id=country
@@ -221,11 +211,10 @@ def publish(country, *, fresh_after=None) -> StatusList:
             return row
         now = _moment_after(row.issued_at if row.token else None)
         claims = claims_for(country, _entries(country), now=now)
-        row.token = sign(country, claims)
+        row.token = signing.sign_claims(country, claims, typ=TYP)
         row.etag = etag_of(row.token)
         row.entries = claims["count"]
         row.issued_at = now
-        row.expires_at = row.issued_at + timedelta(seconds=claims["exp"] - claims["iat"])
         row.save()
     return row
 
@@ -257,8 +246,8 @@ def current(country, *, now=None) -> StatusList:
     """The stored list to serve; made here when there is none yet or it is stale (older
     than REFRESH, or past half its validity when that is shorter). Served as stored, its
     ``token`` (hundreds of kilobytes for a large list) is not read: a 304 needs only the
-    ``etag`` and ``issued_at``; reading ``row.token`` loads it."""
-    _check(country)
+    ``etag`` and ``issued_at``; reading ``row.token`` loads it. ``country`` is a member
+    state's code (the view answers 404 to any other)."""
     now = now or timezone.now()
     lifetime = timedelta(hours=settings.STATUS_LIST_VALID_HOURS)
     fresh_after = now - min(REFRESH, lifetime / 2)
