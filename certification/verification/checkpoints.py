@@ -23,7 +23,6 @@ import os
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-import jwt
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -124,7 +123,7 @@ def create(*, now=None) -> AuditCheckpoint:
         "hash": last_hash,
         "iat": int(moment.timestamp()),
     }
-    token = signing.sign_claims(signing.SECRETARIAT, claims, typ=TYP)
+    kid, token = signing.sign_with_kid(signing.SECRETARIAT, claims, typ=TYP)
     with transaction.atomic():
         AuditChainHead.objects.select_for_update().filter(pk=1).first()
         newest = AuditCheckpoint.objects.order_by("-id").first()
@@ -135,7 +134,7 @@ def create(*, now=None) -> AuditCheckpoint:
             last_event_id=last_id,
             hash=last_hash,
             created_at=moment,
-            key_id=jwt.get_unverified_header(token)["kid"],
+            key_id=kid,
             token=token,
         )
         if settings.AUDIT_CHECKPOINT_EMAILS:

@@ -410,12 +410,19 @@ def sign_claims(country: str, claims: dict, *, typ: str = CERTIFICATE_TYP) -> st
     non-ASCII character (``\\u0428``) and so would double or triple the size of Cyrillic
     names inside the QR code. ``claims["iss"]``, when given, must be ``country``.
     """
+    return sign_with_kid(country, claims, typ=typ)[1]
+
+
+def sign_with_kid(country: str, claims: dict, *, typ: str = CERTIFICATE_TYP) -> tuple[str, str]:
+    """(kid, token): sign_claims's token and the kid of the key that signed it, for a caller
+    that stores the kid beside the token (rather than reading back the header)."""
     if claims.get("iss", country) != country:
         raise ValueError(f"Claims issued by {claims['iss']!r} cannot be signed by {country}.")
     kid, private_key = active_key(country)
     text = json.dumps(claims, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     payload = text.encode("utf-8")
-    return _jws.encode(payload, private_key, algorithm=ALGORITHM, headers={"kid": kid, "typ": typ})
+    headers = {"kid": kid, "typ": typ}
+    return kid, _jws.encode(payload, private_key, algorithm=ALGORITHM, headers=headers)
 
 
 def _timestamp(moment: datetime) -> int:

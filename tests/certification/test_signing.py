@@ -253,6 +253,13 @@ def test_only_a_certificate_token_s_typ_passes_for_one(keys_dir):
     assert caught.value.code == "wrong_type"
 
 
+def test_sign_with_kid_names_the_key_that_signed(keys_dir):
+    claims = _claims()
+    kid, token = signing.sign_with_kid("UZ", claims, typ="mca-status-list+jwt")
+    assert kid == active_key("UZ")[0] == jwt.get_unverified_header(token)["kid"]
+    assert verify_token(token, typ="mca-status-list+jwt") == claims
+
+
 def test_unknown_kid_and_garbage_are_rejected(keys_dir):
     token = sign_claims("UZ", _claims())
     kid, private_key = active_key("UZ")
