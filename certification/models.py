@@ -248,6 +248,8 @@ class AuditCheckpoint(models.Model):
     created_at = models.DateTimeField()
     key_id = models.CharField(max_length=64)
     token = models.TextField()
+    # Appended to AUDIT_CHECKPOINT_FILE; one whose append failed is appended by the next.
+    copied_to_file = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-id"]

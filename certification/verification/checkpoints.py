@@ -19,6 +19,7 @@ the chain is empty), ``hash`` its hash (64 zeros while empty).
 """
 
 import json
+import logging
 import os
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -32,12 +33,19 @@ from certification.core import audit, queueing
 from certification.models import AuditChainHead, AuditCheckpoint, AuditEvent
 from certification.verification import signing
 
+logger = logging.getLogger(__name__)
+
 TYP = "mca-checkpoint+jwt"
 CLAIMS = ("seq", "evt", "hash", "iat")
 
 
 class ChainChanged(Exception):
     """The chain no longer extends the previous checkpoint: nothing is signed."""
+
+
+class NotCopied(Exception):
+    """A checkpoint was signed and stored, but AUDIT_CHECKPOINT_FILE could not be appended
+    to; the next checkpoint appends whatever the file misses."""
 
 
 class CheckpointInvalid(Exception):
@@ -140,8 +148,39 @@ def create(*, now=None) -> AuditCheckpoint:
         if settings.AUDIT_CHECKPOINT_EMAILS:
             transaction.on_commit(lambda: queue_mail(checkpoint.pk), robust=True)
     if settings.AUDIT_CHECKPOINT_FILE:
-        append_to_file(settings.AUDIT_CHECKPOINT_FILE, checkpoint)
+        copy_to_file(settings.AUDIT_CHECKPOINT_FILE)
     return checkpoint
+
+
+def copy_to_file(path) -> int:
+    """Append to ``path``, oldest first, every stored checkpoint not copied to the file yet:
+    the one just made, and any that an earlier run could not append (the file's storage
+    down, say); returns how many. When an append fails, logs at ERROR which checkpoints the
+    file misses and raises NotCopied; they stay marked to be appended next time. A crash
+    between an append and its mark appends that line again: a repeated line is harmless."""
+    copied, error = [], None
+    with transaction.atomic():
+        pending = list(
+            AuditCheckpoint.objects.select_for_update().filter(copied_to_file=False).order_by("id")
+        )
+        for checkpoint in pending:
+            try:
+                append_to_file(path, checkpoint)
+            except OSError as caught:
+                error = caught
+                break
+            copied.append(checkpoint.pk)
+        AuditCheckpoint.objects.filter(pk__in=copied).update(copied_to_file=True)
+    if error is None:
+        return len(copied)
+    missing = ", ".join(str(c.sequence) for c in pending[len(copied) :])
+    message = (
+        f"Audit checkpoint(s) {missing} are signed and stored but NOT in "
+        f"AUDIT_CHECKPOINT_FILE {path} ({error}); the next checkpoint appends them "
+        "(manage.py audit_checkpoint makes one now)."
+    )
+    logger.error(message)
+    raise NotCopied(message) from error
 
 
 def append_to_file(path, checkpoint: AuditCheckpoint) -> None:

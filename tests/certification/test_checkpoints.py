@@ -2,7 +2,9 @@
 secretariat's key, listed publicly and copied outside the database; and
 `verify_audit_chain --checkpoints FILE` finding a chain that no longer extends them."""
 
+import errno
 import json
+import os
 from io import StringIO
 
 import jwt
@@ -178,6 +180,50 @@ def test_a_checkpoint_stored_meanwhile_by_another_run_is_kept(chain, copies, mon
     assert checkpoints.create() == other[0]
     assert AuditCheckpoint.objects.count() == 1
     assert len(copies.read_text().splitlines()) == 1
+
+
+def test_a_checkpoint_the_file_missed_is_appended_by_the_next(chain, copies, monkeypatch, caplog):
+    first = checkpoints.create()
+    storage = {"down": True}
+    real_open = os.open
+
+    def open_file(path, *args, **kwargs):
+        if storage["down"] and str(path) == str(copies):
+            raise OSError(errno.EIO, "Input/output error")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoints.os, "open", open_file)
+    chain.application(S.SUBMITTED, product=chain.make_product())
+    with pytest.raises(CommandError) as caught:
+        call_command("audit_checkpoint", stdout=StringIO())
+    missed = AuditCheckpoint.objects.order_by("-id").first()
+    assert missed.sequence > first.sequence  # signed, stored and listed all the same
+    assert f"checkpoint(s) {missed.sequence} are signed and stored but NOT in" in str(caught.value)
+    (logged,) = [r for r in caplog.records if r.name == checkpoints.__name__]
+    assert logged.levelname == "ERROR" and f"checkpoint(s) {missed.sequence} " in logged.message
+    assert [json.loads(line)["sequence"] for line in copies.read_text().splitlines()] == [
+        first.sequence
+    ]
+
+    storage["down"] = False
+    chain.application(S.SUBMITTED, product=chain.make_product())
+    last = checkpoints.create()
+    lines = [json.loads(line) for line in copies.read_text().splitlines()]
+    assert lines == [checkpoints.as_json(c) for c in (first, missed, last)]
+    assert "it extends the 3 checkpoint(s) given" in _verify(copies)
+    assert not AuditCheckpoint.objects.filter(copied_to_file=False).exists()
+
+
+def test_checkpoints_made_before_the_file_was_set_are_appended_to_it(chain, settings, tmp_path):
+    settings.AUDIT_CHECKPOINT_FILE = None
+    before = checkpoints.create()
+    settings.AUDIT_CHECKPOINT_FILE = str(tmp_path / "checkpoints.jsonl")
+    after = checkpoints.create()
+    lines = (tmp_path / "checkpoints.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [
+        checkpoints.as_json(before),
+        checkpoints.as_json(after),
+    ]
 
 
 def test_an_intact_chain_extends_its_checkpoints(chain, copies):

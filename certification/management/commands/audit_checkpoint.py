@@ -14,12 +14,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             checkpoint = checkpoints.create()
-        except (checkpoints.ChainChanged, SigningKeyMissing) as error:
+        except (checkpoints.ChainChanged, checkpoints.NotCopied, SigningKeyMissing) as error:
             raise CommandError(str(error)) from error
-        except OSError as error:
-            raise CommandError(
-                f"Signed, but not written to AUDIT_CHECKPOINT_FILE: {error}."
-            ) from error
         self.stdout.write(
             self.style.SUCCESS(
                 f"Checkpoint {checkpoint.sequence}: {checkpoint.hash} "
