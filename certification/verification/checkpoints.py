@@ -103,9 +103,10 @@ def create(*, now=None) -> AuditCheckpoint:
     checkpoint, so that two runs take turns and the list stays in order; a run that finds
     another's checkpoint stored meanwhile stores nothing and returns that one.
 
-    Raises ChainChanged when the chain does not extend the previous checkpoint, and
+    Raises ChainChanged when the chain does not extend the previous checkpoint,
     SigningKeyMissing when the secretariat has no key (production: ``manage.py
-    rotate_signing_key --secretariat``)."""
+    rotate_signing_key --secretariat``), and NotCopied when AUDIT_CHECKPOINT_FILE could not
+    be appended to (the checkpoint is stored and listed; the next one appends it)."""
     previous = AuditCheckpoint.objects.order_by("-id").first()
     since = _mark_of(previous)
     head = AuditChainHead.objects.filter(pk=1).first()
