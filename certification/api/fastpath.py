@@ -64,6 +64,7 @@ WRITTEN_AGAINST_MIDDLEWARE = (
     "django.middleware.security.SecurityMiddleware",  # called here: redirect and headers
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files only: not this path
     "django.contrib.sessions.middleware.SessionMiddleware",  # token callers have none
+    "config.middleware.LanguageIndependentMiddleware",  # only views marked so: not this one
     "django.middleware.locale.LocaleMiddleware",  # Accept-Language read here, Vary added
     "django.middleware.common.CommonMiddleware",  # the Host check done here
     "django.middleware.csrf.CsrfViewMiddleware",  # GET with a token: nothing to check
