@@ -18,7 +18,7 @@ from certification.exceptions import NotFound, PermissionDenied
 from certification.workflow import accounts
 from registry.models import ApiToken
 
-TOKEN_ERRORS = (400, 401, 404, 429)
+TOKEN_ERRORS = (400, 401, 403, 404, 429)
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

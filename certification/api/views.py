@@ -49,7 +49,9 @@ def errors(*codes, extra=None):
     described = {
         400: "Invalid input (`validation_error`, with `fields`).",
         401: "No or invalid credentials.",
-        403: "Authenticated, but not allowed to do this.",
+        403: "Authenticated, but not allowed to do this (`permission_denied`), or a reviewer's "
+        "or the secretariat's account without a confirmed second factor "
+        "(`second_factor_required`).",
         404: "Not found, or not visible to the caller.",
         409: "Not allowed from the current state, or a duplicate.",
         413: "The upload is larger than allowed.",
@@ -62,7 +64,9 @@ def errors(*codes, extra=None):
     return responses
 
 
-COMMON = (401, 404, 429)
+# Every operation behind a sign-in: a token or session that is not enough is a 401, a
+# reviewer or the secretariat without a second factor a 403 (authentication.py).
+COMMON = (401, 403, 404, 429)
 # Ids in paths: digits the database's bigint can hold; anything else is a 404 by routing.
 ID_PATTERN = r"[0-9]{1,18}"
 
@@ -89,7 +93,13 @@ class TokenView(APIView):
         request=s.TokenRequestSerializer,
         responses={
             200: s.TokenResponseSerializer,
-            **errors(400, 429),
+            **errors(429),
+            400: OpenApiResponse(
+                s.ErrorSerializer,
+                description="`validation_error` (with `fields`) for a malformed request; "
+                "`invalid_credentials` when the email or password is wrong (never saying "
+                "which); `invalid_otp` when the one-time code is not right.",
+            ),
             401: OpenApiResponse(
                 s.ErrorSerializer,
                 description="`otp_required`: the account signs in with a second factor; "
@@ -274,7 +284,7 @@ class ProductViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         summary="Create a product with its bill of materials",
         request=s.ProductInputSerializer,
-        responses={201: s.ProductSerializer, **errors(400, 401, 429)},
+        responses={201: s.ProductSerializer, **errors(400, 401, 403, 429)},
         examples=[
             OpenApiExample(
                 "Knitted T-shirt",
@@ -406,7 +416,7 @@ def _transition(service, input_serializer=None, argument=None, summary="", url_p
                 "status", str, many=True, enum=[c for c, _label in Application.Status.choices]
             )
         ],
-        responses={200: s.ApplicationSerializer(many=True), **errors(400, 401, 429)},
+        responses={200: s.ApplicationSerializer(many=True), **errors(400, 401, 403, 429)},
     ),
     retrieve=extend_schema(
         summary="One application", responses={200: s.ApplicationSerializer, **errors(*COMMON)}
@@ -434,7 +444,7 @@ class ApplicationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     @extend_schema(
         summary="Start an application (a draft) for a product, optionally renewing a certificate",
         request=s.ApplicationInputSerializer,
-        responses={201: s.ApplicationSerializer, **errors(400, 401, 429)},
+        responses={201: s.ApplicationSerializer, **errors(400, 401, 403, 429)},
     )
     def create(self, request):
         data = s.ApplicationInputSerializer(data=request.data)

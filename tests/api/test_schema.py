@@ -62,8 +62,17 @@ def test_schema_lists_every_endpoint_with_its_errors(schema):
             public = {} in operation.get("security", [{}])
             if path.startswith("/api/v1/auth/"):
                 assert {"400", "429"} <= codes, (method, path)
-            elif not public:
-                assert {"401", "429"} <= codes, (method, path)
+            if not public:
+                # A reviewer's or the secretariat's token without a second factor: 403.
+                assert {"401", "403", "429"} <= codes, (method, path)
+
+
+def test_the_sign_in_names_its_error_codes(schema):
+    responses = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]
+    assert "`invalid_credentials`" in responses["400"]["description"]
+    assert "`invalid_otp`" in responses["400"]["description"]
+    assert "`otp_required`" in responses["401"]["description"]
+    assert "`second_factor_required`" in responses["403"]["description"]
 
 
 def test_schema_and_docs_are_public(db):
