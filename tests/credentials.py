@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
 
 from portal.sessions import LAST_SEEN
 from registry.models import ApiToken, AuthenticatorDevice
@@ -31,6 +32,24 @@ def current_code(user_or_device, *, fresh=True):
     if fresh:
         AuthenticatorDevice.objects.filter(pk=device.pk).update(last_t=-1)
     return f"{device.totp().token():06d}"
+
+
+def wrong_code(app):
+    """Six digits the app accepts at no step within its tolerance now: a code that is
+    wrong for certain (a fixed "000000" would be right about once in 330,000 runs). `app`:
+    a user (their confirmed app), a device, or the raw key of an app being set up."""
+    if isinstance(app, bytes):
+        key, drift = app, 0
+    else:
+        device = app if isinstance(app, AuthenticatorDevice) else enrolled(app)
+        key, drift = device.key, device.drift
+    reach = AuthenticatorDevice.TOLERANCE + 1
+    right = set()
+    for step in range(drift - reach, drift + reach + 1):
+        totp = TOTP(key, AuthenticatorDevice.STEP, 0, AuthenticatorDevice.DIGITS, step)
+        totp.time = time.time()
+        right.add(totp.token())
+    return f"{next(code for code in range(10**6) if code not in right):06d}"
 
 
 def confirm_session(client, user):

@@ -13,7 +13,7 @@ import logging
 
 import pytest
 from cryptography.fernet import Fernet
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
@@ -23,7 +23,7 @@ from certification.notifications import webhooks
 from registry import sealing
 from registry.models import ApiToken, AuthenticatorDevice
 from tests.certification.conftest import Flow
-from tests.credentials import api_key, current_code, enrolled
+from tests.credentials import api_key, current_code, enrolled, wrong_code
 from tests.factories import PASSWORD, CustomsFactory
 
 S = Application.Status
@@ -104,7 +104,7 @@ def test_rotate_secrets_refuses_and_changes_nothing_without_the_old_key(settings
     _subscribe(CustomsFactory())
     before = WebhookSubscription.objects.values_list("sealed_secret", flat=True).get()
     settings.SECRETS_KEYS = [Fernet.generate_key().decode()]
-    with pytest.raises(Exception, match="Nothing was changed"):
+    with pytest.raises(CommandError, match="Nothing was changed"):
         call_command("rotate_secrets", stdout=io.StringIO())
     assert WebhookSubscription.objects.values_list("sealed_secret", flat=True).get() == before
 
@@ -125,8 +125,10 @@ def test_a_whole_flow_leaves_no_secret_in_logs_audit_data_or_api_answers(client,
     caplog.set_level(logging.DEBUG, logger="django.db.backends")
     caplog.clear()
 
-    def api(client, method, path, body=None, *, carries=None):
+    def api(client, method, path, body=None, *, status, carries=None):
         response = getattr(client, method)(path, body, format="json")
+        # Each step did what it is there for: a refusal is not mistaken for an answer.
+        assert response.status_code == status, (method, path, response.content)
         if carries:  # the one answer meant to carry a new key or secret
             once[carries] = response.json()
         else:
@@ -134,14 +136,17 @@ def test_a_whole_flow_leaves_no_secret_in_logs_audit_data_or_api_answers(client,
         return response
 
     # The pages: the password, then the code (a wrong one first).
-    client.post("/account/login/", {"username": reviewer.email, "password": PASSWORD})
-    client.post("/account/login/code/", {"code": "000000"})
-    client.post("/account/login/code/", {"code": current_code(reviewer)})
+    password = client.post("/account/login/", {"username": reviewer.email, "password": PASSWORD})
+    assert password["Location"] == "/account/login/code/"
+    assert client.post("/account/login/code/", {"code": wrong_code(reviewer)}).status_code == 400
+    assert client.post("/account/login/code/", {"code": current_code(reviewer)}).status_code == 302
     # The API: a token for email, password and code, then what it is used for.
     anonymous = APIClient()
-    api(anonymous, "post", "/api/v1/auth/token/", {"email": reviewer.email, "password": "x"})
+    wrong = {"email": reviewer.email, "password": "x"}
+    api(anonymous, "post", "/api/v1/auth/token/", wrong, status=400)
     body = {"email": reviewer.email, "password": PASSWORD, "otp": current_code(reviewer)}
-    key = api(anonymous, "post", "/api/v1/auth/token/", body, carries="token").json()["token"]
+    issued = api(anonymous, "post", "/api/v1/auth/token/", body, status=200, carries="token")
+    key = issued.json()["token"]
     caller = APIClient()
     caller.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     hook = api(
@@ -149,18 +154,22 @@ def test_a_whole_flow_leaves_no_secret_in_logs_audit_data_or_api_answers(client,
         "post",
         "/api/v1/webhooks/",
         {"url": "https://hooks.example.org/in", "events": ["certificate.revoked"]},
+        status=201,
         carries="webhook",
     ).json()
-    api(caller, "get", "/api/v1/webhooks/")
-    api(caller, "get", f"/api/v1/webhooks/{hook['id']}/")
-    api(caller, "post", f"/api/v1/applications/{application.pk}/approve/", {"comment": "ok"})
-    api(caller, "get", "/api/v1/auth/tokens/")
+    api(caller, "get", "/api/v1/webhooks/", status=200)
+    api(caller, "get", f"/api/v1/webhooks/{hook['id']}/", status=200)
+    approve = f"/api/v1/applications/{application.pk}/approve/"
+    api(caller, "post", approve, {"comment": "ok"}, status=200)
+    api(caller, "get", "/api/v1/auth/tokens/", status=200)
     browser = APIClient()
     browser.cookies = client.cookies  # the pages' session, confirmed by the code
-    second = api(browser, "post", "/api/v1/auth/tokens/", {"name": "two"}, carries="second")
-    api(caller, "delete", f"/api/v1/auth/tokens/{second.json()['id']}/")
-    api(caller, "delete", f"/api/v1/webhooks/{hook['id']}/")
-    api(caller, "get", "/api/v1/producers/")
+    second = api(
+        browser, "post", "/api/v1/auth/tokens/", {"name": "two"}, status=201, carries="second"
+    )
+    api(caller, "delete", f"/api/v1/auth/tokens/{second.json()['id']}/", status=204)
+    api(caller, "delete", f"/api/v1/webhooks/{hook['id']}/", status=204)
+    api(caller, "get", "/api/v1/producers/", status=200)
 
     secrets = {
         "token key": key,

@@ -4,6 +4,7 @@ recovery codes shown once and kept hashed); the sign-in's second step, with a co
 recovery code; the secretariat's reset, audited; manufacturers may choose; the growing
 delay after failed sign-ins, and its end; officials' sign-ins in the audit trail."""
 
+import base64
 import re
 
 import pytest
@@ -11,11 +12,12 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 
 from certification.core import login_guard
+from certification.exceptions import PermissionDenied
 from certification.models import Application, AuditEvent
 from certification.workflow import accounts
 from registry.credentials import sha256
 from registry.models import AuthenticatorDevice, RecoveryCode
-from tests.credentials import current_code, enrolled
+from tests.credentials import current_code, enrolled, wrong_code
 from tests.factories import PASSWORD, ReviewerFactory, SecretariatFactory, UserFactory
 from tests.portal.conftest import text
 
@@ -27,12 +29,15 @@ def sign_in(client, user, password=PASSWORD, **extra):
     return client.post("/account/login/", {"username": user.email, "password": password}, **extra)
 
 
-def code_for_key(key_text):
-    """The app's code for a key typed in as the page shows it (base32 in groups)."""
-    import base64
+def key_of(key_text):
+    """The raw key of a key typed in as the page shows it (base32 in groups)."""
+    compact = key_text.replace(" ", "")
+    return base64.b32decode(compact + "=" * (-len(compact) % 8))
 
-    key = base64.b32decode(key_text.replace(" ", "") + "=" * (-len(key_text.replace(" ", "")) % 8))
-    return f"{TOTP(key).token():06d}"
+
+def code_for_key(key_text):
+    """The app's code for a key typed in as the page shows it."""
+    return f"{TOTP(key_of(key_text)).token():06d}"
 
 
 # --- Reviewers and the secretariat act only with a second factor --------------------------
@@ -78,7 +83,7 @@ def test_setting_up_an_app_with_its_qr_code_and_key_then_the_recovery_codes(clie
     key_text = re.search(r'<span class="number" id="key">([A-Z2-7 ]+)</span>', html).group(1)
     # The same key on the next visit until it is confirmed (the phone may be slow).
     assert key_text in text(client.get("/account/two-factor/setup/"))
-    wrong = client.post("/account/two-factor/setup/", {"code": "000000"})
+    wrong = client.post("/account/two-factor/setup/", {"code": wrong_code(key_of(key_text))})
     assert wrong.status_code == 400 and "That code is not right" in text(wrong)
     done = client.post(
         "/account/two-factor/setup/", {"code": code_for_key(key_text), "next": "/workspace/"}
@@ -108,7 +113,7 @@ def test_signing_in_is_the_password_then_the_code(client, flow):
     assert response["Location"] == "/account/login/code/"
     assert "_auth_user_id" not in client.session  # nothing signed in before the code
     assert client.get("/workspace/")["Location"].startswith("/account/login/")
-    wrong = client.post("/account/login/code/", {"code": "123456"})
+    wrong = client.post("/account/login/code/", {"code": wrong_code(reviewer)})
     assert wrong.status_code == 400 and "That code is not right" in text(wrong)
     right = client.post("/account/login/code/", {"code": current_code(reviewer)})
     assert right.status_code == 302
@@ -177,7 +182,7 @@ def test_the_secretariat_resets_a_lost_second_factor_and_it_is_audited(client, f
     # The reviewer sets up an app again at the next sign-in.
     assert sign_in(client, reviewer)["Location"].startswith("/account/two-factor/setup/")
     # Nobody else resets.
-    with pytest.raises(Exception, match="secretariat"):
+    with pytest.raises(PermissionDenied, match="secretariat"):
         accounts.two_factor_reset(actor=ReviewerFactory(), user_id=reviewer.pk)
 
 
@@ -192,7 +197,7 @@ def test_a_manufacturer_chooses_and_then_signs_in_with_the_app_too(client, manuf
     assert sign_in(client, manufacturer)["Location"] == "/account/login/code/"
     client.post("/account/login/code/", {"code": current_code(manufacturer)})
     # Turned off with a code of the app; then the password alone signs in again.
-    refused = client.post("/account/two-factor/turn-off/", {"off-code": "000000"})
+    refused = client.post("/account/two-factor/turn-off/", {"off-code": wrong_code(manufacturer)})
     assert refused.status_code == 400 and "That code is not right" in text(refused)
     off = client.post("/account/two-factor/turn-off/", {"off-code": current_code(manufacturer)})
     assert (
@@ -432,7 +437,7 @@ def test_officials_sign_ins_and_failures_are_audited_without_the_password(
     enrolled(reviewer)
     sign_in(client, reviewer, "not-the-Password-1")
     sign_in(client, reviewer)
-    client.post("/account/login/code/", {"code": "000000"})
+    client.post("/account/login/code/", {"code": wrong_code(reviewer)})
     client.post("/account/login/code/", {"code": current_code(reviewer)})
     sign_in(client, manufacturer, "wrong")  # not an official: not recorded
     events = AuditEvent.objects.filter(target_type="user", action__startswith="account.sign")
