@@ -83,20 +83,27 @@ def certificate_standing(certificate, today=None):
     return Standing(status, days_left)
 
 
-def _with_standing(certificates):
+def with_standing(certificates):
+    """The certificates, each given its `standing`: a list, or a page of them (its rows
+    are read once and kept)."""
     for certificate in certificates:
         certificate.standing = certificate_standing(certificate)
     return certificates
 
 
-def certificates_of(user):
-    """The certificates the user may see, newest first, each with its `standing`."""
-    certificates = (
+def certificates_newest_first(user):
+    """The certificates the user may see, newest first (a query: pages of it are given
+    their standing with `with_standing`)."""
+    return (
         policy.certificates_visible_to(user)
         .select_related("member_state", "producer")
         .order_by("-issued_at", "-id")
     )
-    return _with_standing(list(certificates))
+
+
+def certificates_of(user):
+    """The certificates the user may see, newest first, each with its `standing`."""
+    return with_standing(list(certificates_newest_first(user)))
 
 
 def certificate_for(user, number):
@@ -519,11 +526,6 @@ def workspace_certificates(user, *, q=None, status=None, now=None):
     return certificates
 
 
-def with_standing(certificates):
-    """Each certificate given its `standing`; a list (a page's rows, say)."""
-    return _with_standing(list(certificates))
-
-
 PRODUCER_ATTESTED_CHOICES = (
     ("yes", _("Identity attested")),
     ("no", _("Not yet attested")),
@@ -579,7 +581,7 @@ def producer_overview(user, producer):
             .select_related("product")
             .order_by(F("submitted_at").desc(nulls_last=True), "-id")
         ),
-        "certificates": _with_standing(
+        "certificates": with_standing(
             list(
                 policy.certificates_visible_to(user)
                 .filter(producer=producer)

@@ -16,6 +16,7 @@ from certification.exceptions import DomainError, NotFound
 from certification.models import Application, ApplicationDocument
 from certification.workflow import services
 from portal import forms
+from portal.paging import page_of
 from portal.producers import manufacturer_required
 from portal.products import product_or_404
 from registry.selectors import product_assessment
@@ -58,8 +59,10 @@ def application_list(request):
     status = request.GET.get("status") or None
     if status not in Status.values:
         status = None
+    page, query = page_of(request, selectors.applications_of(request.user, status))
     context = {
-        "applications": selectors.applications_of(request.user, status),
+        "page": page,
+        "query": query,
         "status": status,
         "statuses": Status.choices,
     }

@@ -14,6 +14,7 @@ from certification import selectors
 from certification.documents import store
 from certification.exceptions import DomainError, NotFound
 from certification.workflow import services
+from portal.paging import page_of
 from portal.producers import manufacturer_required
 
 
@@ -60,8 +61,9 @@ def _refreshing(request, stored):
 
 @manufacturer_required
 def certificate_list(request):
-    certificates = selectors.certificates_of(request.user)
-    return render(request, "portal/certificates/list.html", {"certificates": certificates})
+    page, query = page_of(request, selectors.certificates_newest_first(request.user))
+    selectors.with_standing(page)
+    return render(request, "portal/certificates/list.html", {"page": page, "query": query})
 
 
 @manufacturer_required

@@ -340,6 +340,8 @@ def to_product(group, problems):
 # --- The service's refusal, row by row -------------------------------------------------------
 
 COLUMN_OF_MATERIAL_FIELD = {value: key for key, value in MATERIAL_COLUMNS.items()}
+
+
 def _empty_messages():
     """Django's "may not be blank/null" messages in the active language (worked out per
     call: at import they would be English whatever the reader's language)."""

@@ -15,6 +15,7 @@ from certification.core import policy
 from certification.exceptions import DomainError, NotFound
 from certification.workflow import services
 from portal import forms
+from portal.paging import page_of
 from portal.producers import manufacturer_required
 from registry.models import HSCode, Material
 from registry.selectors import draft_assessment, hs_codes_matching, product_assessment
@@ -42,8 +43,9 @@ def product_list(request):
         .annotate(material_count=Count("materials"))
         .order_by("producer__legal_name", "name")
     )
+    page, query = page_of(request, products)
     has_producer = policy.producers_visible_to(request.user).exists()
-    context = {"products": products, "has_producer": has_producer}
+    context = {"page": page, "query": query, "has_producer": has_producer}
     return render(request, "portal/products/list.html", context)
 
 

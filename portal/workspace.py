@@ -14,7 +14,6 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +31,7 @@ from certification.models import Application, Certificate
 from certification.workflow import services
 from portal import forms
 from portal.applications import serve_document
+from portal.paging import page_of
 from portal.two_factor import second_factor_redirect
 from registry.models import MemberState, User
 
@@ -109,16 +109,14 @@ def queue(request):
         state=state,
         now=now,
     )
-    page = Paginator(applications, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page, query = page_of(request, applications, QUEUE_PAGE_SIZE)
     _prepare_rows(page, now)
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "form": form,
         "page": page,
         "view": view,
         "view_label": selectors.QUEUE_VIEW_LABELS[view],
-        "query": query.urlencode(),
+        "query": query,
         "all_states": all_states,
         "state_label": dict(form.fields["state"].choices)[state] if state else "",
     }

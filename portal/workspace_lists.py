@@ -1,16 +1,14 @@
 """What the workspace's searchable lists share (portal/workspace_certificates.py,
 portal/workspace_producers.py): a search box `q` beside the filters of each list, read from
-the query string, and pages of 50 rows whose links keep the search."""
+the query string, and pages (portal/paging.py) whose links keep the search."""
 
 from django import forms as django_forms
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy
 
 from portal import forms
+from portal.paging import page_of
 from registry.models import User
-
-PAGE_SIZE = 50
 
 
 class SearchForm(forms.AccessibleForm, django_forms.Form):
@@ -47,15 +45,13 @@ def render_list(request, form, items, template, prepare=None):
     first, if any), the query string for the page links (without the page number) and
     whether the caller reads every state's rows (the secretariat). 400 if the filter is
     not valid: the error summary says why."""
-    page = Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
+    page, query = page_of(request, items)
     if prepare is not None:
         prepare(page)
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "form": form,
         "page": page,
-        "query": query.urlencode(),
+        "query": query,
         "all_states": request.user.role == User.Role.SECRETARIAT,
     }
     return render(request, template, context, status=400 if form.errors else 200)
