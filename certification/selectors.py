@@ -564,31 +564,27 @@ def workspace_producer(user, producer_id):
 
 def producer_overview(user, producer):
     """What the workspace shows of a producer beside its details, within what the user
-    may see: its members (accounts, since when), products, applications (from submission
-    on, for a reviewer) and certificates (each with its `standing`). Four queries."""
+    may see: its members (accounts, since when), and the queries of its products,
+    applications (from submission on, for a reviewer) and certificates, which the page
+    shows a page at a time (a producer may have thousands; `with_standing` gives a page
+    of certificates their standing)."""
     return {
         "memberships": list(
             ProducerMembership.objects.filter(producer=producer)
             .select_related("user")
             .order_by("created_at", "id")
         ),
-        "products": list(
-            policy.products_visible_to(user).filter(producer=producer).order_by("name", "id")
-        ),
-        "applications": list(
-            policy.applications_visible_to(user)
-            .filter(producer=producer)
-            .select_related("product")
-            .order_by(F("submitted_at").desc(nulls_last=True), "-id")
-        ),
-        "certificates": with_standing(
-            list(
-                policy.certificates_visible_to(user)
-                .filter(producer=producer)
-                .select_related("member_state")
-                .order_by("-issued_at", "-id")
-            )
-        ),
+        "products": policy.products_visible_to(user)
+        .filter(producer=producer)
+        .order_by("name", "id"),
+        "applications": policy.applications_visible_to(user)
+        .filter(producer=producer)
+        .select_related("product")
+        .order_by(F("submitted_at").desc(nulls_last=True), "-id"),
+        "certificates": policy.certificates_visible_to(user)
+        .filter(producer=producer)
+        .select_related("member_state")
+        .order_by("-issued_at", "-id"),
     }
 
 

@@ -8,11 +8,12 @@ from django.core.paginator import Paginator
 PAGE_SIZE = 50
 
 
-def page_of(request, items, size=None):
+def page_of(request, items, size=None, param="page"):
     """(the page of `items` the request asks for, the query string of the page links
-    without the page number). A page number that is not one, or past the end, gives the
-    last page (Django's get_page)."""
-    page = Paginator(items, size or PAGE_SIZE).get_page(request.GET.get("page"))
+    without the page number). A page number past the end gives the last page, one that is
+    not a number the first (Django's get_page). `param`: the page number's name, where one
+    page shows more than one list."""
+    page = Paginator(items, size or PAGE_SIZE).get_page(request.GET.get(param))
     query = request.GET.copy()
-    query.pop("page", None)
+    query.pop(param, None)
     return page, query.urlencode()

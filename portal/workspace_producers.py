@@ -20,8 +20,12 @@ from certification.core import policy
 from certification.exceptions import DomainError, NotFound
 from certification.exceptions import PermissionDenied as DomainPermissionDenied
 from certification.workflow import services
+from portal.paging import page_of
 from portal.workspace import official_required
 from portal.workspace_lists import SearchForm, filter_choice, render_list
+
+# The rows of each list on a producer's page (its products, applications, certificates).
+SECTION_PAGE_SIZE = 20
 
 
 class ProducerFilter(SearchForm):
@@ -61,12 +65,19 @@ def _may_attest(user, producer):
 @official_required
 def producer_detail(request, producer_id):
     producer = _producer(request.user, producer_id)
+    overview = selectors.producer_overview(request.user, producer)
     context = {
         "producer": producer,
         "may_attest": _may_attest(request.user, producer),
         "attested_on": selectors.day_in_state(producer.member_state, producer.verified_at),
-        **selectors.producer_overview(request.user, producer),
+        "memberships": overview["memberships"],
     }
+    # Its products, applications and certificates: each list a page at a time, each with
+    # its own page number in the query string.
+    for name in ("products", "applications", "certificates"):
+        page, query = page_of(request, overview[name], SECTION_PAGE_SIZE, f"{name}_page")
+        context[name], context[f"{name}_query"] = page, query
+    selectors.with_standing(context["certificates"])
     return render(request, "workspace/producer.html", context)
 
 

@@ -13,7 +13,7 @@ from django.utils.formats import date_format
 from certification.exceptions import Conflict, NotFound, PermissionDenied
 from certification.models import Application, AuditEvent, Certificate
 from certification.workflow import services
-from registry.models import Producer
+from registry.models import Producer, Product
 from tests.factories import (
     CustomsFactory,
     MembershipFactory,
@@ -145,6 +145,34 @@ def test_the_producer_page_shows_its_details_members_goods_and_certificates(
     # The first approval attested it: by whom, when; no form to attest again.
     assert '<span class="tag ok">Attested</span> on' in page and flow.reviewer.full_name in page
     assert "Attest identity" not in page
+
+
+def test_the_producer_pages_each_list_on_its_own(monkeypatch, reviewing, flow):
+    """A producer with thousands of products is not one endless page: its products,
+    applications and certificates come a page at a time, each with its own page number,
+    and a link to the next page of one list keeps the others where they were."""
+    from portal import workspace_producers
+
+    monkeypatch.setattr(workspace_producers, "SECTION_PAGE_SIZE", 2)
+    names = [f"Product {letter}" for letter in "ABCDEF"]
+    for name in names:
+        Product.objects.filter(pk=flow.make_product().pk).update(name=name)
+    url = f"/workspace/producers/{flow.producer.pk}/"
+
+    def products(page):
+        section = page.split('id="products-title"')[1].split('id="applications-title"')[0]
+        return [row.split("</td>")[0].removeprefix("<td>") for row in rows(section)]
+
+    first = text(reviewing.get(url))
+    every = products(first)
+    assert len(every) == 2 and "Page 1 of 4" in first  # the flow's and six more, by name
+    assert 'href="?products_page=2#products-title" rel="next"' in first
+    second = text(reviewing.get(url, {"products_page": 2, "certificates_page": 1}))
+    assert 'href="?certificates_page=1&amp;products_page=3#products-title" rel="next"' in second
+    for number in (2, 3, 4):
+        every += products(text(reviewing.get(url, {"products_page": number})))
+    assert every == sorted(every) and len(every) == len(set(every)) == 7
+    assert set(names) <= set(every)
 
 
 def test_a_reviewer_attests_a_producers_identity_once(reviewing, flow):
