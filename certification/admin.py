@@ -17,6 +17,7 @@ from certification.notifications import dispatch
 from certification.workflow import accounts
 from registry.admin import UserAdmin
 from registry.models import ApiToken, AuthenticatorDevice, User
+from registry.selectors import in_language
 
 # --- Notifications: what the secretariat watches (failed deliveries above all) -----------
 
@@ -180,7 +181,8 @@ class ApplicationAdmin(ReadOnlyAdmin):
     def assessment_message(self, application):
         if not application.assessment:
             return "-"
-        return f"{application.assessment['verdict']}: {application.assessment['message']}"
+        assessment = in_language(application.assessment)
+        return f"{assessment['verdict']}: {assessment['message']}"
 
 
 @admin.register(Certificate)

@@ -19,7 +19,7 @@ from portal import forms
 from portal.paging import page_of
 from portal.producers import manufacturer_required
 from portal.products import product_or_404
-from registry.selectors import product_assessment
+from registry.selectors import in_language, product_assessment
 
 Status = Application.Status
 # What a manufacturer is told of each state, in plain words.
@@ -92,7 +92,7 @@ def application_detail(request, application_id, document_form=None, status=200):
     editable = services.application_allows(application, "submit")
     # Before submission the check runs on the product as it is now; from submission on,
     # the page shows what the reviewer decides on: the snapshot.
-    assessment = application.assessment
+    assessment = in_language(application.assessment)
     if editable or assessment is None:
         try:
             assessment = product_assessment(application.product)

@@ -34,6 +34,7 @@ from portal.applications import serve_document
 from portal.paging import page_of
 from portal.two_factor import second_factor_redirect
 from registry.models import MemberState, User
+from registry.selectors import in_language
 
 QUEUE_PAGE_SIZE = 50
 AGE_CHOICES = (7, 14, 30, 60)
@@ -247,7 +248,7 @@ def application_detail(request, application_id, bound=None, status=200):
         "producer": application.producer,
         "product": snapshot,
         "materials": snapshot.get("materials", []),
-        "assessment": application.assessment,
+        "assessment": in_language(application.assessment),
         "documents": application.documents.all(),
         "history": selectors.application_history(application),
         "decision_forms": decision_forms,

@@ -1,7 +1,10 @@
 """Reads that load registry data and hand it to the pure origin engine."""
 
+import copy
+
+from django.conf import settings
 from django.db.models import Prefetch, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from registry import origin
 from registry.models import Criterion, HSCode, Material, Product, RuleSet
@@ -76,6 +79,61 @@ def product_assessment(product, on=None):
     if not isinstance(product, Product):
         product = Product.objects.get(pk=product)
     return origin.assess(product_input(product), rule_set_in_force(on)).as_dict()
+
+
+def assessment_snapshot(product, on=None):
+    """The assessment an application snapshots on submission: product_assessment's, with
+    its words (sentences, criteria, the rule) written in every language of the registry
+    under "languages", so that the manufacturer, the reviewer and the API's caller each
+    read the snapshot in theirs (in_language), exactly as it was made. Raises LookupError
+    when no rule set is in force."""
+    if not isinstance(product, Product):
+        product = Product.objects.get(pk=product)
+    data, rules = product_input(product), rule_set_in_force(on)
+    assessment = origin.assess(data, rules).as_dict()
+    languages = {}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            languages[code] = _words(origin.assess(data, rules).as_dict())
+    assessment["languages"] = languages
+    return assessment
+
+
+def in_language(assessment, language=None):
+    """A snapshotted assessment in `language` (the active one by default), without the
+    other languages' words; as stored where the snapshot lacks the language (snapshots
+    made before they kept every language are in the submitter's)."""
+    if not assessment:
+        return assessment
+    language = (language or translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    result = {key: value for key, value in assessment.items() if key != "languages"}
+    words = (assessment.get("languages") or {}).get(language)
+    if words is None:
+        return result
+    result = copy.deepcopy(result)
+    result["message"] = words["message"]
+    result["rule"]["text"] = words["rule"]
+    result["insufficient_operations"]["message"] = words["insufficient_operations"]
+    for criterion, (text, message) in zip(result["criteria"], words["criteria"], strict=True):
+        criterion["text"], criterion["message"] = text, message
+    for alternative, texts in zip(result["alternatives"], words["alternatives"], strict=True):
+        for criterion, (text, message) in zip(alternative["criteria"], texts, strict=True):
+            criterion["text"], criterion["message"] = text, message
+    return result
+
+
+def _words(assessment):
+    """What the engine writes in the active language, in an assessment's order."""
+    return {
+        "message": assessment["message"],
+        "rule": assessment["rule"]["text"],
+        "insufficient_operations": assessment["insufficient_operations"]["message"],
+        "criteria": [[c["text"], c["message"]] for c in assessment["criteria"]],
+        "alternatives": [
+            [[c["text"], c["message"]] for c in alternative["criteria"]]
+            for alternative in assessment["alternatives"]
+        ],
+    }
 
 
 def draft_assessment(product, materials, on=None):

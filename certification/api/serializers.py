@@ -7,6 +7,7 @@ from rest_framework import serializers
 from certification.core import lifecycle
 from certification.models import Application, ApplicationDocument
 from registry.models import Currency, Material, MemberState, Producer, Product
+from registry.selectors import in_language
 
 # --- Errors (for the schema) -------------------------------------------------------------
 
@@ -213,6 +214,10 @@ class AssessmentSerializer(serializers.Serializer):
     insufficient_operations = serializers.DictField()
     passing_alternative = serializers.IntegerField(allow_null=True)
     message = serializers.CharField()
+
+    def to_representation(self, instance):
+        # A snapshot's words in the request's language (Accept-Language), as it was made.
+        return super().to_representation(in_language(instance))
 
 
 # --- Certificates ------------------------------------------------------------------------

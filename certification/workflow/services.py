@@ -43,7 +43,7 @@ from certification.notifications import outbox
 from certification.register import index as register
 from certification.verification import signing, status_list
 from registry.models import HSCode, Material, Producer, ProducerMembership, Product, User
-from registry.selectors import product_assessment
+from registry.selectors import assessment_snapshot
 
 Status = Application.Status
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -534,7 +534,7 @@ def application_submit(*, actor, application_id):
             if problem:
                 raise ValidationFailed(problem, fields={"renews": [problem]})
         try:
-            assessment = product_assessment(product)
+            assessment = assessment_snapshot(product)
         except LookupError as error:
             raise ValidationFailed(str(error)) from None
         application.assessment = assessment

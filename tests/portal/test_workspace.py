@@ -5,15 +5,20 @@ engine's verdict only with a reason, shown as such), two reviewers acting at onc
 every role on every page and form."""
 
 import datetime
+import html
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from certification.models import Application, ApplicationDocument, AuditEvent, Certificate
 from certification.workflow import services
+from registry import origin
+from registry.selectors import product_input, rule_set_in_force
+from tests.api.conftest import client_for
 from tests.certification.conftest import Flow
 from tests.factories import ProductFactory, ReviewerFactory, SecretariatFactory
 from tests.portal.conftest import rows, text, workspace_roles
@@ -138,6 +143,41 @@ def test_the_snapshot_not_the_edited_product_is_shown(reviewing, flow):
     flow.product.materials.update(description="Something else entirely")
     page = text(reviewing.get(f"/workspace/applications/{application.pk}/"))
     assert "Combed cotton yarn" in page and "Something else entirely" not in page
+
+
+def test_each_reader_reads_the_snapshot_in_their_language(reviewing, flow):
+    """Submitted from a Russian page; the Uzbek reviewer, the Russian manufacturer and a
+    Kazakh API caller each read the same snapshot in their own language."""
+    application = flow.application()
+    with translation.override("ru"):
+        flow.advance(application, S.SUBMITTED)
+    application.refresh_from_db()
+    data, rules = product_input(flow.product), rule_set_in_force()
+    written = {}
+    for language in ("en", "ru", "uz", "kk"):
+        with translation.override(language):
+            written[language] = origin.assess(data, rules).as_dict()["message"]
+    assert len(set(written.values())) == 4  # four languages, four sentences
+    assert application.assessment["message"] == written["ru"]  # as submitted
+
+    url = f"/workspace/applications/{application.pk}/"
+    for language in ("uz", "en"):
+        page = text(reviewing.get(url, HTTP_ACCEPT_LANGUAGE=language))
+        assert html.escape(written[language]) in page, language
+    holder = Client()
+    holder.force_login(flow.member)
+    mine = text(holder.get(f"/portal/applications/{application.pk}/", HTTP_ACCEPT_LANGUAGE="ru"))
+    assert html.escape(written["ru"]) in mine
+    answer = client_for(flow.reviewer).get(
+        f"/api/v1/applications/{application.pk}/", HTTP_ACCEPT_LANGUAGE="kk"
+    )
+    assert answer.json()["assessment"]["message"] == written["kk"]
+    assert "languages" not in answer.json()["assessment"]
+    # A snapshot taken before the words were kept in every language reads as stored.
+    old = {k: v for k, v in application.assessment.items() if k != "languages"}
+    Application.objects.filter(pk=application.pk).update(assessment=old)
+    page = text(reviewing.get(url, HTTP_ACCEPT_LANGUAGE="uz"))
+    assert html.escape(written["ru"]) in page
 
 
 def test_a_reviewer_takes_an_application_and_approves_it(reviewing, flow):
