@@ -18,7 +18,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -43,7 +43,7 @@ from certification.notifications import outbox
 from certification.register import index as register
 from certification.verification import signing, status_list
 from registry.models import HSCode, Material, Producer, ProducerMembership, Product, User
-from registry.selectors import assessment_snapshot
+from registry.selectors import assessment_snapshot, in_language
 
 Status = Application.Status
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -729,12 +729,16 @@ def _allocate_sequence(member_state, year):
 
 
 def origin_criterion_text(assessment):
-    """The criterion the certificate is issued under, in the rule table's notation."""
+    """The criterion the certificate is issued under, in the rule table's notation and in
+    English, the table's language: one value for the API, the PDF and the register,
+    whatever languages the submitter and the approver used."""
+    assessment = in_language(assessment, "en")
     index = assessment.get("passing_alternative")
     if assessment.get("verdict") == "PASS" and index is not None:
         texts = [c["text"] for c in assessment["criteria"] if c["alternative"] == index]
         return " and ".join(texts)
-    return _("Decision of the issuing authority")
+    with translation.override("en"):
+        return _("Decision of the issuing authority")
 
 
 def certificate_issue(*, application, producer, actor, now):

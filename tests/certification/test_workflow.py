@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from certification.core.numbering import parse_number
 from certification.exceptions import (
@@ -15,6 +16,7 @@ from certification.exceptions import (
 )
 from certification.models import Application, AuditEvent, Certificate, OutboxEvent
 from certification.workflow import services
+from registry.selectors import in_language
 from tests.factories import CustomsFactory, ReviewerFactory, SecretariatFactory, UserFactory, state
 
 S = Application.Status
@@ -175,6 +177,25 @@ def test_failing_application_is_flagged_and_approving_it_needs_a_reason(flow):
     assert app.status == S.APPROVED
     assert app.override_reason.startswith("Fabric origin")
     assert app.certificate.origin_criterion == "Decision of the issuing authority"
+
+
+def test_the_origin_criterion_is_in_english_whoever_submitted_and_approved(flow):
+    """The table's notation in its own language: the same value for the API, the PDF and
+    the register, whatever pages the manufacturer and the reviewer used."""
+    passing = flow.application()
+    with translation.override("uz"):
+        flow.advance(passing, S.UNDER_REVIEW)
+    with translation.override("ru"):
+        flow.do("approve", passing)
+    passing.refresh_from_db()
+    assert passing.assessment["message"] != in_language(passing.assessment, "en")["message"]
+    assert passing.certificate.origin_criterion == "CC except chapter 60"
+    failing = flow.application(product=flow.make_product(passing=False))
+    with translation.override("kk"):
+        flow.advance(failing, S.UNDER_REVIEW)
+        flow.do("approve", failing, comment="Origin proven by the supplier's declaration.")
+    failing.refresh_from_db()
+    assert failing.certificate.origin_criterion == "Decision of the issuing authority"
 
 
 def test_approval_issues_a_numbered_certificate_with_snapshots(flow):
