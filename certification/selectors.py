@@ -93,10 +93,12 @@ def with_standing(certificates):
 
 def certificates_newest_first(user):
     """The certificates the user may see, newest first (a query: pages of it are given
-    their standing with `with_standing`)."""
+    their standing with `with_standing`). Without the assessment snapshot, which no list
+    shows (it holds every language's sentences)."""
     return (
         policy.certificates_visible_to(user)
         .select_related("member_state", "producer")
+        .defer("assessment")
         .order_by("-issued_at", "-id")
     )
 
@@ -508,6 +510,7 @@ def workspace_certificates(user, *, q=None, status=None, now=None):
     certificates = (
         policy.certificates_visible_to(user)
         .select_related("member_state", "producer")
+        .defer("assessment")  # not shown in the list: every language's sentences
         .order_by("-issued_at", "-id")
     )
     certificates = _containing(
@@ -584,6 +587,7 @@ def producer_overview(user, producer):
         "certificates": policy.certificates_visible_to(user)
         .filter(producer=producer)
         .select_related("member_state")
+        .defer("assessment")
         .order_by("-issued_at", "-id"),
     }
 
