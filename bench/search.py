@@ -37,12 +37,9 @@ import datetime
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +48,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 import psycopg  # noqa: E402
+
+from bench.verify import bench_database  # noqa: E402
 
 KINDS = ("one_word", "two_words", "typo", "filter_only", "rare_word", "common_word", "page_50")
 TARGET_MS = 50
@@ -61,24 +60,10 @@ def main():
     args = _arguments()
     if args.worker:
         return _worker(args)
-    if not args.database.startswith("mca_bench"):
-        raise SystemExit("The database name must start with mca_bench (it is dropped first).")
-    admin = urllib.parse.urlsplit(args.admin_url)
-    if admin.hostname not in ("127.0.0.1", "localhost", "::1"):
-        raise SystemExit("The benchmark runs on the loopback interface only.")
-    dsn = urllib.parse.urlunsplit(admin._replace(path=f"/{args.database}"))
-    exists = _admin_sql(
-        args.admin_url,
-        f"SELECT 1 FROM pg_database WHERE datname = '{args.database}'",  # noqa: S608
-        fetch=True,
-    )
-    reuse = args.reuse and exists
-    workdir = Path(tempfile.mkdtemp(prefix="mca-bench-search-"))
-    try:
+    # No wrk here: the queries are timed in-process, against a floor that replays their SQL.
+    with bench_database(args, needs_wrk=False) as (dsn, reuse, workdir):
         env = _env(dsn, workdir)
         if not reuse:
-            _admin_sql(args.admin_url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-            _admin_sql(args.admin_url, f'CREATE DATABASE "{args.database}"')
             started = time.monotonic()
             subprocess.run(  # noqa: S603
                 [sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
@@ -136,12 +121,6 @@ def main():
             results["django"] += json.loads(django_times.read_text())
             results["floor"] += json.loads(floor_times.read_text())
         report(queries * args.rounds, results, count, args.rounds)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if args.keep:
-            print(f"kept the database {args.database} (--reuse runs on it again)")
-        else:
-            _admin_sql(args.admin_url, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
 
 
 def _arguments():
@@ -156,12 +135,6 @@ def _arguments():
     parser.add_argument("--reuse", action="store_true", help="reuse a database kept by --keep")
     parser.add_argument("--worker", nargs=3, metavar=("QUERIES", "STATEMENTS", "TIMINGS"))
     return parser.parse_args()
-
-
-def _admin_sql(admin_url, sql, fetch=False):
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        rows = connection.execute(sql)
-        return rows.fetchall() if fetch else None
 
 
 def _env(dsn, workdir):

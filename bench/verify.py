@@ -104,14 +104,15 @@ def main():
 
 
 @contextlib.contextmanager
-def bench_database(args, prefix="mca_bench"):
+def bench_database(args, prefix="mca_bench", needs_wrk=True):
     """The benchmark's own database, args.database (its name must start with `prefix`):
-    checks wrk and the loopback, creates the database anew unless --reuse finds it, and
+    checks wrk (where `needs_wrk`) and the loopback, creates the database anew unless
+    --reuse finds it, and
     yields (its URL, whether it is reused, a temporary folder). On the way out: Django's
     connections closed, the folder removed, the database dropped unless --keep."""
     if not args.database.startswith(prefix):
         raise SystemExit(f"The database name must start with {prefix} (it is dropped first).")
-    if shutil.which("wrk") is None:
+    if needs_wrk and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk).")
     admin = urllib.parse.urlsplit(args.admin_url)
     if admin.hostname not in ("127.0.0.1", "localhost", "::1"):
